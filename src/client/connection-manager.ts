@@ -1,0 +1,268 @@
+/**
+ * ConnectionManager: the client of one running service. Built-in methods (status, heartbeat,
+ * shutdown, ...) come from this class; one async method per endpoint is added from the contract
+ * (typed) or from the service's `detailed_endpoints` (at run time). Generated methods never
+ * replace a built-in or a subclass's own method: such an endpoint is called with `call(name, input)`.
+ */
+import { z } from 'zod';
+import { ErrorCodes, InvalidInputError, InvalidOutputError, TaskmeshError, ServiceUnreachableError } from '../errors.ts';
+import {
+  ADMIN_TOKEN_ENV,
+  ServerStatus,
+  builtinTasks,
+  type EndpointDetail,
+  type Heartbeat,
+} from '../protocol.ts';
+import { methodNameFor, toIssues, type AnyContract, type AnyTask, type Schema, type TaskInput, type TaskOutput } from '../task.ts';
+import { acquirePool, releasePool, sendJson } from './http.ts';
+import type { Pool } from 'undici';
+
+export interface CallOptions {
+  /** Check the input against the schema before sending (default true). */
+  validateInput?: boolean;
+  /** Parse the reply with the output schema (default true); false returns the raw JSON. */
+  validateOutput?: boolean;
+  /** Milliseconds to wait for the reply; the client's default (60 s) otherwise. */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Sent as X-Request-ID; the service makes one otherwise. */
+  requestId?: string;
+}
+
+export interface ClientInit {
+  url: string;
+  contract?: AnyContract | undefined;
+  /** From `detailed_endpoints`, for clients made without a contract. */
+  details?: Record<string, EndpointDetail> | undefined;
+  serverId?: string | undefined;
+  /** Admin token sent as a bearer token; defaults to TASKMESH_ADMIN_TOKEN. */
+  token?: string | undefined;
+  /** Default call timeout in ms (60 s). */
+  timeout?: number | undefined;
+  /** Shut the service down when this client is disposed (clients returned by launch()). */
+  shutdownOnDispose?: boolean | undefined;
+}
+
+interface Route {
+  path: string;
+  input: Schema | undefined;
+  output: Schema | undefined;
+}
+
+type Replace<S extends string> = S extends `${infer A}.${infer B}` ? Replace<`${A}_${B}`> : S extends `${infer A}-${infer B}` ? Replace<`${A}_${B}`> : S;
+
+export type EndpointMethod<T extends AnyTask> = [TaskInput<T>] extends [void]
+  ? (input?: undefined, options?: CallOptions) => Promise<TaskOutput<T>>
+  : {} extends TaskInput<T>
+    ? (input?: TaskInput<T>, options?: CallOptions) => Promise<TaskOutput<T>>
+    : (input: TaskInput<T>, options?: CallOptions) => Promise<TaskOutput<T>>;
+
+type Reserved = keyof ConnectionManagerBase;
+
+/** One method per contract task, named by its key (dots and dashes become `_`), except names the client reserves. */
+export type ContractMethods<C extends AnyContract> = {
+  [K in keyof C['tasks'] & string as Replace<K> extends Reserved ? never : Replace<K>]: EndpointMethod<C['tasks'][K]>;
+};
+
+class ConnectionManagerBase<C extends AnyContract = AnyContract> {
+  readonly url: string;
+  serverId: string | undefined;
+  readonly contract: C | undefined;
+  readonly #origin: string;
+  readonly #basePath: string;
+  readonly #pool: Pool;
+  readonly #routes = new Map<string, Route>();
+  readonly #token: string | undefined;
+  readonly #timeout: number;
+  readonly #shutdownOnDispose: boolean;
+  #closed = false;
+
+  constructor(init: ClientInit) {
+    const url = new URL(init.url);
+    this.url = url.href.replace(/\/$/, '');
+    this.#origin = url.origin;
+    this.#basePath = url.pathname.replace(/\/$/, '');
+    this.#pool = acquirePool(this.#origin);
+    this.serverId = init.serverId;
+    this.contract = init.contract as C | undefined;
+    this.#token = init.token ?? process.env[ADMIN_TOKEN_ENV] ?? undefined;
+    this.#timeout = init.timeout ?? 60_000;
+    this.#shutdownOnDispose = init.shutdownOnDispose ?? false;
+
+    for (const [key, t] of Object.entries(init.contract?.tasks ?? {})) {
+      this.#addRoute(key, methodNameFor(key), { path: t.name, input: t.input, output: t.output });
+    }
+    for (const detail of Object.values(init.details ?? {})) {
+      if (detail.builtin || this.#routes.has(detail.path)) continue;
+      this.#addRoute(detail.path, detail.method_name, runtimeRoute(detail));
+    }
+  }
+
+  #addRoute(key: string, methodName: string, route: Route): void {
+    this.#routes.set(key, route);
+    if (route.path !== key) this.#routes.set(route.path, route);
+    if (methodName in this) return; // a built-in or the subclass's own method: reach the endpoint with call()
+    Object.defineProperty(this, methodName, {
+      value: (input?: unknown, options?: CallOptions) => this.#invoke(route, input, options),
+      enumerable: false,
+      configurable: true,
+    });
+  }
+
+  /** Call an endpoint by contract key or path; the way to reach endpoints whose name a built-in method takes. */
+  call<K extends keyof C['tasks'] & string>(name: K, input?: TaskInput<C['tasks'][K]>, options?: CallOptions): Promise<TaskOutput<C['tasks'][K]>>;
+  call(name: string, input?: unknown, options?: CallOptions): Promise<unknown>;
+  call(name: string, input?: unknown, options?: CallOptions): Promise<unknown> {
+    const route = this.#routes.get(name) ?? { path: name.replace(/^\/+/, ''), input: undefined, output: undefined };
+    return this.#invoke(route, input, options);
+  }
+
+  async #invoke(route: Route, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    let body = input;
+    if (route.input && options.validateInput !== false) {
+      const parsed = route.input.safeParse(input);
+      if (!parsed.success) {
+        throw new InvalidInputError(`Input for ${route.path} does not match its schema; nothing was sent.`, toIssues(parsed.error));
+      }
+      body = parsed.data;
+    }
+    const result = await this.#send(route.path, 'POST', body, options);
+    if (!route.output || options.validateOutput === false) return result.body;
+    const checked = route.output.safeParse(result.body);
+    if (!checked.success) {
+      throw new InvalidOutputError(
+        `The reply of ${route.path} does not match its output schema (is the service running another version of the contract?).`,
+        toIssues(checked.error),
+        result.requestId,
+      );
+    }
+    return checked.data;
+  }
+
+  #send(path: string, method: 'GET' | 'POST', body: unknown, options: CallOptions = {}) {
+    if (this.#closed) throw new TaskmeshError(ErrorCodes.CALL_FAILED, `This client of ${this.url} is closed; connect again.`);
+    const headers: Record<string, string> = {};
+    if (options.requestId) headers['x-request-id'] = options.requestId;
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    return sendJson({
+      pool: this.#pool,
+      baseUrl: this.url,
+      basePath: this.#basePath,
+      method,
+      path,
+      body,
+      timeout: options.timeout ?? this.#timeout,
+      signal: options.signal,
+      headers,
+    });
+  }
+
+  async #builtin<T>(name: keyof typeof builtinTasks, options?: CallOptions): Promise<T> {
+    const t = builtinTasks[name];
+    return (await this.#invoke({ path: t.name, input: undefined, output: t.output }, undefined, options)) as T;
+  }
+
+  /** The service's status; `Down` when nothing answers. */
+  async status(options?: CallOptions): Promise<ServerStatus> {
+    try {
+      return (await this.#builtin<{ status: ServerStatus }>('status', options)).status;
+    } catch (error) {
+      if (error instanceof ServiceUnreachableError) return ServerStatus.Down;
+      throw error;
+    }
+  }
+
+  async heartbeat(options?: CallOptions): Promise<Heartbeat> {
+    return (await this.#builtin<{ heartbeat: Heartbeat }>('heartbeat', options)).heartbeat;
+  }
+
+  async endpoints(options?: CallOptions): Promise<string[]> {
+    return (await this.#builtin<{ endpoints: string[] }>('endpoints', options)).endpoints;
+  }
+
+  async detailedEndpoints(options?: CallOptions): Promise<Record<string, EndpointDetail>> {
+    return (await this.#builtin<{ endpoints: Record<string, EndpointDetail> }>('detailed_endpoints', options)).endpoints;
+  }
+
+  async className(options?: CallOptions): Promise<string> {
+    return (await this.#builtin<{ class_name: string }>('class_name', options)).class_name;
+  }
+
+  async pidFile(options?: CallOptions): Promise<string | null> {
+    return (await this.#builtin<{ pid_file: string | null }>('pid_file', options)).pid_file;
+  }
+
+  /**
+   * Ask the service to stop. With `block` (the default) wait until it is Down, polling every
+   * 50 ms for at most `timeout` ms (30 s).
+   */
+  async shutdown(options: { block?: boolean; timeout?: number } = {}): Promise<void> {
+    const { block = true, timeout = 30_000 } = options;
+    await this.#builtin('shutdown');
+    if (!block) return;
+    const deadline = Date.now() + timeout;
+    while ((await this.status({ timeout: Math.max(1, deadline - Date.now()) })) !== ServerStatus.Down) {
+      if (Date.now() > deadline) {
+        throw new TaskmeshError(ErrorCodes.TIMEOUT, `${this.url} was asked to shut down but is still up after ${timeout} ms.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Release the connection pool (and, for launched services, shut the service down). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#shutdownOnDispose) {
+      await this.shutdown({ block: true }).catch((error) => {
+        if (!(error instanceof ServiceUnreachableError)) throw error;
+      });
+    }
+    this.#closed = true;
+    await releasePool(this.#origin);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+const jsonSchemaCache = new WeakMap<object, Schema>();
+
+/** A route for an endpoint known only from `detailed_endpoints`: validators built on first use. */
+function runtimeRoute(detail: EndpointDetail): Route {
+  const lazy = (schema: Record<string, unknown> | null): Schema | undefined => {
+    if (!schema) return undefined;
+    let made = jsonSchemaCache.get(schema);
+    if (!made) {
+      made = z.fromJSONSchema(schema as never) as Schema;
+      jsonSchemaCache.set(schema, made);
+    }
+    return made;
+  };
+  return {
+    path: detail.path,
+    get input() {
+      return lazy(detail.input_schema);
+    },
+    get output() {
+      return lazy(detail.output_schema);
+    },
+  };
+}
+
+/** The client of a contract's service: built-in methods plus one typed method per task. */
+export type ConnectionManager<C extends AnyContract = AnyContract> = ConnectionManagerBase<C> & ContractMethods<C>;
+
+export const ConnectionManager = ConnectionManagerBase as unknown as {
+  new <C extends AnyContract = AnyContract>(init: ClientInit): ConnectionManager<C>;
+  prototype: ConnectionManagerBase;
+};
+
+export type ConnectionManagerClass = new (init: ClientInit) => ConnectionManagerBase<any>;
+
+/** What `connect()` returns: the registered client class (or ConnectionManager) with the contract's methods. */
+export type Client<C extends AnyContract, M = undefined> = (M extends ConnectionManagerClass ? InstanceType<M> : ConnectionManagerBase<C>) &
+  ContractMethods<C>;
+
+/** A client made without a contract: any endpoint method, untyped. */
+export type DynamicClient = ConnectionManagerBase & { [method: string]: any };

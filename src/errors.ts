@@ -1,0 +1,145 @@
+/**
+ * The one catalogue of taskmesh's coded errors. Every error a user can meet carries a stable `code`,
+ * an HTTP status where one applies, and a message that says what to do next.
+ */
+
+export interface Issue {
+  /** Where in the input the problem is, as a list of keys and indexes; `[]` for the whole body. */
+  path: (string | number)[];
+  message: string;
+}
+
+export const ErrorCodes = {
+  /** The input did not match the endpoint's input schema (server 422, or the client before sending). */
+  INVALID_INPUT: 'TASKMESH_INVALID_INPUT',
+  /** A handler returned something its output schema refuses, or a reply failed the client's output check. */
+  INVALID_OUTPUT: 'TASKMESH_INVALID_OUTPUT',
+  /** The service answered with an error status. */
+  CALL_FAILED: 'TASKMESH_CALL_FAILED',
+  /** Nothing answered at the URL (connection refused, reset, DNS failure). */
+  UNREACHABLE: 'TASKMESH_UNREACHABLE',
+  /** The call did not finish within its timeout. */
+  TIMEOUT: 'TASKMESH_TIMEOUT',
+  /** The caller's AbortSignal fired. */
+  ABORTED: 'TASKMESH_ABORTED',
+  /** An admin endpoint was called without a valid admin token. */
+  UNAUTHORIZED: 'TASKMESH_UNAUTHORIZED',
+  /** A service definition is wrong (duplicate endpoint, contract task without endpoint, bad path). */
+  DEFINITION: 'TASKMESH_DEFINITION',
+  /** The address a service should listen on is taken. */
+  PORT_IN_USE: 'TASKMESH_PORT_IN_USE',
+  /** A configuration value (URL, port, config file) is wrong. */
+  CONFIG: 'TASKMESH_CONFIG',
+  /** The request body is larger than the service's body limit. */
+  BODY_TOO_LARGE: 'TASKMESH_BODY_TOO_LARGE',
+  /** No endpoint at that path. */
+  NOT_FOUND: 'TASKMESH_NOT_FOUND',
+  /** A handler threw. */
+  HANDLER_FAILED: 'TASKMESH_HANDLER_FAILED',
+  /** The service is stopping and takes no new work. */
+  STOPPING: 'TASKMESH_STOPPING',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class TaskmeshError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status this error maps to, when it maps to one. */
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly issues: Issue[] | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { status?: number; requestId?: string; issues?: Issue[]; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options.status;
+    this.requestId = options.requestId;
+    this.issues = options.issues;
+  }
+}
+
+/** Input refused by a schema; `issues` lists every problem with its path. */
+export class InvalidInputError extends TaskmeshError {
+  constructor(message: string, issues: Issue[], requestId?: string) {
+    super(ErrorCodes.INVALID_INPUT, message, { status: 422, issues, ...(requestId ? { requestId } : {}) });
+  }
+}
+
+export class InvalidOutputError extends TaskmeshError {
+  constructor(message: string, issues: Issue[], requestId?: string) {
+    super(ErrorCodes.INVALID_OUTPUT, message, { status: 500, issues, ...(requestId ? { requestId } : {}) });
+  }
+}
+
+/** The service answered, with an error status. Carries the status, the server's message and issues, and the request id. */
+export class ServiceCallError extends TaskmeshError {
+  readonly endpoint: string;
+  /** The server's own error code, when it sent one. */
+  readonly serverCode: string | undefined;
+
+  constructor(endpoint: string, status: number, body: ErrorBody | undefined, requestId: string | undefined) {
+    const detail = body?.message ?? `HTTP ${status}`;
+    const issueText = body?.issues?.length ? `: ${formatIssues(body.issues)}` : '';
+    super(
+      status === 422 ? ErrorCodes.INVALID_INPUT : status === 401 ? ErrorCodes.UNAUTHORIZED : ErrorCodes.CALL_FAILED,
+      `${endpoint} failed with ${status}: ${detail}${issueText}${requestId ? ` (request id ${requestId})` : ''}`,
+      { status, ...(requestId ? { requestId } : {}), ...(body?.issues ? { issues: body.issues } : {}) },
+    );
+    this.endpoint = endpoint;
+    this.serverCode = body?.code;
+  }
+}
+
+export class ServiceUnreachableError extends TaskmeshError {
+  readonly url: string;
+  constructor(url: string, cause?: unknown) {
+    const why = cause instanceof Error && 'code' in cause ? ` (${String((cause as { code: unknown }).code)})` : '';
+    super(
+      ErrorCodes.UNREACHABLE,
+      `Nothing answers at ${url}${why}. Is the service running there? Start it, or check the URL and port.`,
+      { status: 503, cause },
+    );
+    this.url = url;
+  }
+}
+
+export class CallTimeoutError extends TaskmeshError {
+  constructor(endpoint: string, url: string, timeoutMs: number) {
+    super(
+      ErrorCodes.TIMEOUT,
+      `${endpoint} at ${url} did not answer within ${timeoutMs} ms; raise the call's \`timeout\` if it is expected to be slow.`,
+      { status: 504 },
+    );
+  }
+}
+
+export class DefinitionError extends TaskmeshError {
+  constructor(message: string) {
+    super(ErrorCodes.DEFINITION, message);
+  }
+}
+
+export class ConfigError extends TaskmeshError {
+  constructor(message: string) {
+    super(ErrorCodes.CONFIG, message);
+  }
+}
+
+/** The JSON body of every error reply a taskmesh service sends. */
+export interface ErrorBody {
+  error: string;
+  code: string;
+  message: string;
+  request_id?: string;
+  issues?: Issue[];
+  stack?: string;
+}
+
+export function formatIssues(issues: Issue[]): string {
+  return issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
+}

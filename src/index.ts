@@ -1,0 +1,30 @@
+export { task, contract, taskJsonSchema, methodNameFor } from './task.ts';
+export type {
+  AnyContract,
+  AnyTask,
+  Contract,
+  JsonSchema,
+  Schema,
+  Task,
+  TaskHandlerResult,
+  TaskInput,
+  TaskJsonSchemas,
+  TaskOutput,
+  TaskParsedInput,
+} from './task.ts';
+export * from './errors.ts';
+export { buildUrl, defaultUrlFor, settings, DEFAULT_URL, type Settings, type UrlParts } from './config.ts';
+export { ServerStatus, builtinTasks, type Heartbeat, type EndpointDetail } from './protocol.ts';
+export { Service, type ServiceOptions } from './service/service.ts';
+export type { EndpointHandler, EndpointOptions, EndpointScope, HttpMethod, RequestContext } from './service/endpoint.ts';
+export { connect, statusAtHost, type ConnectOptions } from './client/connect.ts';
+export {
+  ConnectionManager,
+  type CallOptions,
+  type Client,
+  type ClientInit,
+  type ConnectionManagerClass,
+  type ContractMethods,
+  type DynamicClient,
+  type EndpointMethod,
+} from './client/connection-manager.ts';

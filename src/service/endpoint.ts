@@ -1,0 +1,112 @@
+/**
+ * One endpoint: its task, its handler, and the one code path that validates input, runs the
+ * handler and checks its output. HTTP and MCP both call `invokeEndpoint`, so both validate,
+ * fail and log alike.
+ */
+import { DefinitionError, InvalidInputError, InvalidOutputError } from '../errors.ts';
+import { type AnyTask, type TaskHandlerResult, type TaskParsedInput, methodNameFor, toIssues } from '../task.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** `admin` endpoints need the admin token (see the security section of the README). */
+export type EndpointScope = 'public' | 'admin';
+
+export interface RequestContext {
+  /** The request id: the caller's X-Request-ID, or one made for this request. */
+  requestId: string;
+  /** A logger bound to this request (pino). */
+  log: { info: (obj: object, msg?: string) => void; warn: (obj: object, msg?: string) => void; error: (obj: object, msg?: string) => void };
+  /** Fires when the caller goes away or the call times out. */
+  signal: AbortSignal;
+}
+
+export type EndpointHandler<T extends AnyTask> = (
+  input: TaskParsedInput<T>,
+  context: RequestContext,
+) => TaskHandlerResult<T> | Promise<TaskHandlerResult<T>>;
+
+export interface EndpointOptions<T extends AnyTask> {
+  schema: T;
+  /** HTTP methods; POST by default. */
+  methods?: HttpMethod[];
+  /** Also expose the endpoint as an MCP tool. */
+  asTool?: boolean;
+  scope?: EndpointScope;
+}
+
+export interface Endpoint {
+  /** Path without leading slash, e.g. `echo` or `models.list`. */
+  path: string;
+  methodName: string;
+  task: AnyTask;
+  handler: (input: unknown, context: RequestContext) => unknown;
+  methods: HttpMethod[];
+  asTool: boolean;
+  scope: EndpointScope;
+  builtin: boolean;
+}
+
+const PATH_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*([./][A-Za-z_][A-Za-z0-9_-]*)*$/;
+
+export function makeEndpoint(
+  path: string,
+  handler: (input: any, context: RequestContext) => unknown,
+  options: EndpointOptions<AnyTask>,
+  builtin = false,
+): Endpoint {
+  const clean = path.replace(/^\/+/, '');
+  if (!PATH_PATTERN.test(clean)) {
+    throw new DefinitionError(`Endpoint path "${path}" is not valid: use letters, digits, _ and -, separated by dots or slashes.`);
+  }
+  if (options?.schema?.kind !== 'taskmesh.task') {
+    throw new DefinitionError(`Endpoint "${clean}" needs { schema: task({...}) }.`);
+  }
+  if (typeof handler !== 'function') {
+    throw new DefinitionError(`Endpoint "${clean}" needs a handler function; got ${typeof handler}. Define the handler before calling addEndpoint.`);
+  }
+  const methods = options.methods?.length ? [...new Set(options.methods.map((m) => m.toUpperCase() as HttpMethod))] : ['POST' as const];
+  return {
+    path: clean,
+    methodName: methodNameFor(clean),
+    task: options.schema,
+    handler,
+    methods,
+    asTool: options.asTool ?? false,
+    scope: options.scope ?? 'public',
+    builtin,
+  };
+}
+
+/**
+ * Validate `raw` against the input schema, run the handler, check its result against the output
+ * schema. Throws InvalidInputError (422) for bad input and InvalidOutputError (500) for a result
+ * that breaks the contract; a handler's own error propagates unchanged.
+ */
+export async function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: RequestContext): Promise<unknown> {
+  const { task } = endpoint;
+  let input: unknown = undefined;
+  if (task.input) {
+    const parsed = task.input.safeParse(raw);
+    if (!parsed.success) {
+      if (raw === undefined) {
+        throw new InvalidInputError(`${endpoint.path} needs a JSON body; the request had none.`, [
+          { path: [], message: 'Body is empty; expected JSON matching the input schema' },
+        ], context.requestId);
+      }
+      throw new InvalidInputError(`Input for ${endpoint.path} does not match its schema.`, toIssues(parsed.error), context.requestId);
+    }
+    input = parsed.data;
+  }
+  const result = await endpoint.handler(input, context);
+  if (!task.output) return result;
+  const checked = task.output.safeParse(result);
+  if (!checked.success) {
+    const issues = toIssues(checked.error);
+    context.log.error(
+      { endpoint: endpoint.path, issues },
+      `handler for ${endpoint.path} returned output that does not match its output schema; fix the handler or the schema`,
+    );
+    throw new InvalidOutputError(`The handler for ${endpoint.path} returned output that does not match its output schema.`, issues, context.requestId);
+  }
+  return checked.data;
+}

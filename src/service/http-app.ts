@@ -1,0 +1,203 @@
+/**
+ * The Fastify app of a service: one route per endpoint, the request-id and logging hooks, the
+ * error replies of the wire protocol, OpenAPI and the docs page.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyCorsOptions } from '@fastify/cors';
+import { ErrorCodes, TaskmeshError, type ErrorBody, type Issue } from '../errors.ts';
+import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
+import { adminGuard, type AdminPolicy } from './admin.ts';
+import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
+import { openApiDocument, type OpenApiInfo } from './openapi.ts';
+
+export type LoggerOption = boolean | { level?: string; [key: string]: unknown };
+
+export interface HttpAppOptions {
+  bodyLimit: number;
+  cors: FastifyCorsOptions | false;
+  development: boolean;
+  logger: LoggerOption;
+  docs: boolean;
+}
+
+export interface HttpAppHost {
+  className: string;
+  endpoints: () => Iterable<Endpoint>;
+  status: () => ServerStatus;
+  adminPolicy: AdminPolicy;
+  openApiInfo: OpenApiInfo;
+}
+
+const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
+
+function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers[REQUEST_ID_HEADER];
+  // Take the caller's id only when it is short and plain, so that it cannot forge log lines.
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+const reasonPhrases: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function errorBody(status: number, code: string, message: string, requestId: string, issues?: Issue[]): ErrorBody {
+  return {
+    error: reasonPhrases[status] ?? 'Error',
+    code,
+    message,
+    request_id: requestId,
+    ...(issues ? { issues } : {}),
+  };
+}
+
+/** Map anything thrown while serving a request to its status and wire body. */
+function toErrorReply(error: unknown, requestId: string, development: boolean): { status: number; body: ErrorBody } {
+  if (error instanceof TaskmeshError) {
+    const status = error.status ?? 500;
+    const body = errorBody(status, error.code, error.message, requestId, error.issues);
+    if (development && status >= 500 && error.stack) body.stack = error.stack;
+    return { status, body };
+  }
+  const fastifyError = error as FastifyError;
+  switch (fastifyError?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return {
+        status: 422,
+        body: errorBody(422, ErrorCodes.INVALID_INPUT, 'The request body is not valid JSON.', requestId, [
+          { path: [], message: `Malformed JSON: ${fastifyError.message}` },
+        ]),
+      };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        status: 413,
+        body: errorBody(413, ErrorCodes.BODY_TOO_LARGE, 'The request body is larger than this service accepts; raise the service\'s bodyLimit option or send less.', requestId),
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        body: errorBody(415, ErrorCodes.INVALID_INPUT, 'Send the body as JSON with Content-Type: application/json.', requestId),
+      };
+  }
+  if (fastifyError?.statusCode && fastifyError.statusCode < 500) {
+    return { status: fastifyError.statusCode, body: errorBody(fastifyError.statusCode, ErrorCodes.CALL_FAILED, fastifyError.message, requestId) };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const body = errorBody(500, ErrorCodes.HANDLER_FAILED, message || 'The handler failed.', requestId);
+  if (development && error instanceof Error && error.stack) body.stack = error.stack;
+  return { status: 500, body };
+}
+
+function requestContext(request: FastifyRequest): RequestContext {
+  let controller: AbortController | undefined;
+  return {
+    requestId: request.id,
+    log: request.log,
+    // Made on first use: most handlers never look at it, and an AbortController per request is not free.
+    get signal() {
+      if (!controller) {
+        const made = new AbortController();
+        controller = made;
+        request.raw.once('close', () => {
+          if (!request.raw.complete || !request.raw.socket?.writable) made.abort(new Error('The caller went away.'));
+        });
+        request.raw.socket?.once('close', () => made.abort(new Error('The caller went away.')));
+      }
+      return controller.signal;
+    },
+  };
+}
+
+/** Fastify logs two lines per request; taskmesh logs one, when the reply is sent, with its duration. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100 };
+    if (error) request.log.error({ ...line, err: error }, 'request failed');
+    else request.log.info(line, 'request');
+  }
+}
+
+export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === false ? false : options.logger === true ? { level: 'info' } : options.logger,
+    bodyLimit: options.bodyLimit,
+    logController: new OneLinePerRequest({ requestIdLogLabel: 'requestId' }),
+    genReqId: requestIdOf,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  // An empty body is no body: fine for a task without input, a 422 with a clear issue for one with.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toErrorReply(error, request.id, options.development);
+    if (status >= 500) request.log.error({ err: error }, `request failed: ${body.message}`);
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(
+        errorBody(404, ErrorCodes.NOT_FOUND, `No endpoint at ${request.method} ${request.url.split('?')[0]}; GET /endpoints lists them.`, request.id),
+      );
+  });
+
+  if (options.cors) {
+    const { default: cors } = await import('@fastify/cors');
+    await app.register(cors, options.cors);
+  }
+
+  for (const endpoint of host.endpoints()) registerEndpoint(app, host, endpoint);
+
+  const document = openApiDocument(host.endpoints(), host.openApiInfo);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => document);
+  if (options.docs) {
+    const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
+    await app.register(swagger, { mode: 'static', specification: { document: document as never } });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  }
+  return app;
+}
+
+function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: Endpoint): void {
+  const guard = endpoint.scope === 'admin' ? adminGuard(host.adminPolicy, endpoint.path) : undefined;
+  app.route({
+    method: endpoint.methods,
+    url: `/${endpoint.path}`,
+    ...(guard ? { preHandler: guard } : {}),
+    handler: async (request: FastifyRequest, _reply: FastifyReply) => {
+      if (!endpoint.builtin && host.status() !== 'Available') {
+        const status = host.status();
+        throw new TaskmeshError(
+          ErrorCodes.STOPPING,
+          status === 'Launching' ? `${host.className} is still starting; retry shortly.` : `${host.className} is ${status} and takes no new calls.`,
+          { status: 503 },
+        );
+      }
+      const raw = request.method === 'GET' ? request.query : request.body;
+      const result = await invokeEndpoint(endpoint, raw, requestContext(request));
+      return result === undefined ? null : result;
+    },
+  });
+}

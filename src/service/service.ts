@@ -1,0 +1,332 @@
+/**
+ * Service: the server side. A subclass registers endpoints in its constructor; `start()` serves
+ * them over HTTP with the built-in endpoints, OpenAPI and docs; `stop()` drains and shuts down.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { FastifyCorsOptions } from '@fastify/cors';
+import { buildUrl, defaultUrlFor, isLoopbackHost, type UrlParts } from '../config.ts';
+import { ConfigError, DefinitionError, ErrorCodes, TaskmeshError } from '../errors.ts';
+import { ADMIN_TOKEN_ENV, ServerStatus, builtinTasks, readOnlyBuiltins, type BuiltinName, type EndpointDetail } from '../protocol.ts';
+import { taskJsonSchema, type AnyContract, type AnyTask, type Contract } from '../task.ts';
+import { connect, statusAtHost, type ConnectOptions } from '../client/connect.ts';
+import type { ConnectionManagerClass, Client } from '../client/connection-manager.ts';
+import { makeEndpoint, type Endpoint, type EndpointHandler, type EndpointOptions, type RequestContext } from './endpoint.ts';
+import { buildHttpApp, type LoggerOption } from './http-app.ts';
+
+export interface ServiceOptions extends UrlParts {
+  /** Token for admin endpoints; defaults to the TASKMESH_ADMIN_TOKEN environment variable. */
+  adminToken?: string;
+  /** Largest accepted request body in bytes; 1 MiB by default. Larger bodies get 413. */
+  bodyLimit?: number;
+  /** CORS is off unless configured here (options of @fastify/cors). */
+  cors?: FastifyCorsOptions | false;
+  /** Development mode puts stack traces into 500 replies. Defaults to NODE_ENV === 'development'. */
+  development?: boolean;
+  /** pino logger: true (info, the default), false, or pino options such as `{ level: 'warn' }`. */
+  logger?: LoggerOption;
+  /** Serve the interactive docs page at /docs (default true). OpenAPI is always at /openapi.json. */
+  docs?: boolean;
+  /** Where the serving process writes its pid; null (the default) for none. */
+  pidFile?: string | null;
+  /** Shown in the OpenAPI document and the docs page. */
+  description?: string;
+  version?: string;
+}
+
+type ContractOf<S> = S extends { contract: infer C extends AnyContract } ? C : AnyContract;
+type ManagerOf<S> = S extends { connectionManager: infer M extends ConnectionManagerClass } ? M : undefined;
+
+const emptyContract: Contract<string, Record<never, AnyTask>> = Object.freeze({ kind: 'taskmesh.contract', name: 'Service', tasks: {} });
+
+export class Service<C extends AnyContract = AnyContract> {
+  /** The contract the service serves; set by `Service.for(contract)`. */
+  static contract: AnyContract = emptyContract;
+  /** The module that defines the class, so that `launch()` can import it in a child process. */
+  static moduleUrl: string | undefined = undefined;
+  /** The client class that `connect()` and `launch()` return; ConnectionManager by default. */
+  static connectionManager: ConnectionManagerClass | undefined = undefined;
+
+  /**
+   * The base class for a service that serves `contract`. Pass `import.meta.url` as `moduleUrl`
+   * so that `launch()` can find the class from any module.
+   */
+  static for<const K extends AnyContract>(contract: K, moduleUrl?: string) {
+    abstract class ContractService extends Service<K> {
+      static override contract: K = contract;
+      static override moduleUrl: string | undefined = moduleUrl;
+    }
+    return ContractService;
+  }
+
+  /** Make `connect()` (and `launch()`) of this class return instances of `manager`. */
+  static registerConnectionManager(manager: ConnectionManagerClass): void {
+    this.connectionManager = manager;
+  }
+
+  static defaultUrl(): string {
+    return defaultUrlFor(this.name);
+  }
+
+  static buildUrl(parts: UrlParts = {}): string {
+    return buildUrl(parts, this.name);
+  }
+
+  /** A typed client of a running service, made from the contract alone (the class is not constructed). */
+  static connect<S extends typeof Service>(
+    this: S,
+    url?: string,
+    options: Omit<ConnectOptions, 'connectionManager'> = {},
+  ): Promise<Client<ContractOf<S>, ManagerOf<S>>> {
+    return connect(url ?? this.defaultUrl(), this.contract as ContractOf<S>, {
+      ...options,
+      connectionManager: this.connectionManager,
+    }) as Promise<Client<ContractOf<S>, ManagerOf<S>>>;
+  }
+
+  /** The status of whatever answers at `url`: Down when nothing does. */
+  static statusAtHost(url?: string, options: { timeout?: number } = {}): Promise<ServerStatus> {
+    return statusAtHost(url ?? this.defaultUrl(), options);
+  }
+
+  readonly serverId: string = randomUUID();
+  readonly options: ServiceOptions;
+  #status: ServerStatus = ServerStatus.Launching;
+  #statusMessage: string | null = null;
+  readonly #endpoints = new Map<string, Endpoint>();
+  #app: FastifyInstance | undefined;
+  #url: string;
+  #stopping: Promise<void> | undefined;
+  readonly #downListeners: (() => void)[] = [];
+
+  constructor(options: ServiceOptions = {}) {
+    this.options = options;
+    this.#url = buildUrl(options, new.target.name);
+    for (const name of Object.keys(builtinTasks) as BuiltinName[]) {
+      const methods = readOnlyBuiltins.includes(name) ? (['GET', 'POST'] as const) : (['POST'] as const);
+      const endpoint = makeEndpoint(name, this.#builtinHandler(name), {
+        schema: builtinTasks[name],
+        methods: [...methods],
+        scope: name === 'shutdown' ? 'admin' : 'public',
+        asTool: name === 'status' || name === 'heartbeat' || name === 'endpoints',
+      }, true);
+      this.#endpoints.set(name, endpoint);
+    }
+  }
+
+  get className(): string {
+    return this.constructor.name;
+  }
+
+  get status(): ServerStatus {
+    return this.#status;
+  }
+
+  /** The URL the service answers at; after `start()` with port 0, the real port. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** The Fastify instance, once `start()` has built it (for tests and plugins). */
+  get app(): FastifyInstance | undefined {
+    return this.#app;
+  }
+
+  get endpoints(): ReadonlyMap<string, Endpoint> {
+    return this.#endpoints;
+  }
+
+  /** Register an endpoint. Call it in the constructor: routes are fixed once the service starts. */
+  addEndpoint<T extends AnyTask>(path: string, handler: EndpointHandler<T>, options: EndpointOptions<T>): void {
+    if (this.#app) throw new DefinitionError(`addEndpoint("${path}") after start(): register endpoints in the constructor.`);
+    const endpoint = makeEndpoint(path, handler.bind(this) as Endpoint['handler'], options as EndpointOptions<AnyTask>);
+    const existing = this.#endpoints.get(endpoint.path);
+    if (existing) {
+      throw new DefinitionError(
+        existing.builtin
+          ? `"${endpoint.path}" is a built-in endpoint of every service; choose another path.`
+          : `${this.className} already has an endpoint at "${endpoint.path}".`,
+      );
+    }
+    this.#endpoints.set(endpoint.path, endpoint);
+  }
+
+  /** Runs after the server listens and before the status becomes Available. A throw fails the launch. */
+  async onStartup(): Promise<void> {}
+
+  /** Runs after in-flight requests have drained, before the status becomes Down. */
+  async onShutdown(): Promise<void> {}
+
+  /** Service-specific details for the heartbeat; override to report on dependencies. */
+  async heartbeatDetails(): Promise<unknown> {
+    return null;
+  }
+
+  /** Listen, run `onStartup`, and become Available. Resolves to the URL. */
+  async start(): Promise<string> {
+    if (this.#app) throw new DefinitionError(`${this.className} is already started at ${this.#url}.`);
+    this.#checkContract();
+    const development = this.options.development ?? process.env.NODE_ENV === 'development';
+    const url = new URL(this.#url);
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const token = this.options.adminToken ?? process.env[ADMIN_TOKEN_ENV] ?? undefined;
+    this.#app = await buildHttpApp(
+      {
+        className: this.className,
+        endpoints: () => this.#endpoints.values(),
+        status: () => this.#status,
+        adminPolicy: { token: token || undefined, loopbackOnly: () => isLoopbackHost(hostname) },
+        openApiInfo: {
+          title: this.className,
+          ...(this.options.version ? { version: this.options.version } : {}),
+          ...(this.options.description ? { description: this.options.description } : {}),
+        },
+      },
+      {
+        bodyLimit: this.options.bodyLimit ?? 1024 * 1024,
+        cors: this.options.cors ?? false,
+        development,
+        logger: this.options.logger ?? true,
+        docs: this.options.docs ?? true,
+      },
+    );
+    await this.configureApp(this.#app);
+    try {
+      await this.#app.listen({ host: hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) });
+    } catch (error) {
+      this.#status = ServerStatus.FailedToLaunch;
+      await this.#app.close().catch(() => {});
+      throw listenError(error, this.#url);
+    }
+    const address = this.#app.server.address();
+    if (address && typeof address === 'object') url.port = String(address.port);
+    this.#url = url.href.replace(/\/$/, '');
+    if (this.options.pidFile) {
+      mkdirSync(dirname(this.options.pidFile), { recursive: true });
+      writeFileSync(this.options.pidFile, `${process.pid}\n`);
+    }
+    try {
+      await this.onStartup();
+    } catch (error) {
+      this.#status = ServerStatus.FailedToLaunch;
+      this.#statusMessage = `onStartup failed: ${(error as Error)?.message ?? String(error)}`;
+      await this.#close();
+      this.#status = ServerStatus.FailedToLaunch;
+      throw error;
+    }
+    this.#status = ServerStatus.Available;
+    this.#app.log.info({ url: this.#url, serverId: this.serverId }, `${this.className} available at ${this.#url}`);
+    return this.#url;
+  }
+
+  /** Hook for extensions (MCP, gateway) to add routes before the server listens. */
+  protected async configureApp(_app: FastifyInstance): Promise<void> {}
+
+  /** Stop taking requests, let in-flight ones finish, run `onShutdown`, and become Down. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#close();
+    return this.#stopping;
+  }
+
+  /** Resolves once the service is Down, however it got there (stop(), the shutdown endpoint). */
+  whenDown(): Promise<void> {
+    if (this.#status === ServerStatus.Down) return Promise.resolve();
+    return new Promise((resolve) => this.#downListeners.push(resolve));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #close(): Promise<void> {
+    this.#status = ServerStatus.Stopping;
+    try {
+      await this.#app?.close();
+    } finally {
+      try {
+        await this.onShutdown();
+      } finally {
+        if (this.options.pidFile) rmSync(this.options.pidFile, { force: true });
+        this.#status = ServerStatus.Down;
+        for (const listener of this.#downListeners.splice(0)) listener();
+      }
+    }
+  }
+
+  #checkContract(): void {
+    const contract = (this.constructor as typeof Service).contract;
+    for (const [key, t] of Object.entries(contract.tasks)) {
+      const endpoint = this.#endpoints.get(t.name);
+      if (!endpoint) {
+        throw new DefinitionError(`${this.className} serves contract ${contract.name}, but its task "${key}" has no endpoint: call this.addEndpoint('${t.name}', handler, { schema: ${key} }) in the constructor.`);
+      }
+      if (endpoint.task !== t) {
+        throw new DefinitionError(`${this.className}: the endpoint at "${t.name}" must use the contract's task "${key}" as its schema.`);
+      }
+    }
+  }
+
+  #builtinHandler(name: BuiltinName): (input: unknown, context: RequestContext) => unknown {
+    switch (name) {
+      case 'endpoints':
+        return () => ({ endpoints: [...this.#endpoints.keys()] });
+      case 'status':
+        return () => ({ status: this.#status });
+      case 'heartbeat':
+        return async () => ({
+          heartbeat: { status: this.#status, server_id: this.serverId, message: this.#statusMessage ?? heartbeatMessage(this.#status, this.className), details: (await this.heartbeatDetails()) ?? null },
+        });
+      case 'server_id':
+        return () => ({ server_id: this.serverId });
+      case 'class_name':
+        return () => ({ class_name: this.className });
+      case 'pid_file':
+        return () => ({ pid_file: this.options.pidFile ?? null });
+      case 'detailed_endpoints':
+        return () => ({ endpoints: Object.fromEntries([...this.#endpoints.values()].map((e) => [e.path, endpointDetail(e)])) });
+      case 'shutdown':
+        return (_input, context) => {
+          context.log.info({}, 'shutdown requested');
+          // Answer first, then stop: Fastify's close waits for this reply like any other in-flight request.
+          setImmediate(() => void this.stop().catch((error) => context.log.error({ err: error }, 'shutdown failed')));
+          return { status: ServerStatus.Stopping };
+        };
+    }
+  }
+}
+
+function heartbeatMessage(status: ServerStatus, className: string): string {
+  return status === ServerStatus.Available ? `${className} is available.` : `${className} is ${status}.`;
+}
+
+function endpointDetail(endpoint: Endpoint): EndpointDetail {
+  const schemas = taskJsonSchema(endpoint.task);
+  return {
+    path: endpoint.path,
+    method_name: endpoint.methodName,
+    methods: endpoint.methods,
+    description: endpoint.task.description ?? null,
+    input_schema: schemas.input,
+    output_schema: schemas.output,
+    as_tool: endpoint.asTool,
+    scope: endpoint.scope,
+    builtin: endpoint.builtin,
+  };
+}
+
+function listenError(error: unknown, url: string): Error {
+  const code = (error as { code?: string })?.code;
+  if (code === 'EADDRINUSE') {
+    return new TaskmeshError(
+      ErrorCodes.PORT_IN_USE,
+      `Cannot serve at ${url}: the port is already in use. Stop what runs there, or choose another port (port 0 picks a free one).`,
+      { cause: error },
+    );
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
+    return new ConfigError(`Cannot serve at ${url}: ${code} (${(error as Error).message}). Check the host, or use a port above 1023.`);
+  }
+  return error as Error;
+}
