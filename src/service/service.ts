@@ -242,9 +242,14 @@ export class Service<C extends AnyContract = AnyContract> {
 
   async #close(): Promise<void> {
     this.#status = ServerStatus.Stopping;
+    // Node closes the connections that are idle when close() starts, but a keep-alive connection
+    // whose in-flight request finishes later would hold close() open until its keep-alive timeout.
+    const app = this.#app;
+    const sweeper = app ? setInterval(() => app.server.closeIdleConnections(), 25) : undefined;
     try {
-      await this.#app?.close();
+      await app?.close();
     } finally {
+      clearInterval(sweeper);
       try {
         await this.onShutdown();
       } finally {
