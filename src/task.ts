@@ -23,9 +23,9 @@ export interface Task<
 export type AnyTask = Task<string, Schema | undefined, Schema | undefined>;
 
 /** What a caller passes: the schema's input type (defaults optional), or nothing for a task without input. */
-export type TaskInput<T extends AnyTask> = T['input'] extends Schema ? z.input<T['input']> : void;
+export type TaskInput<T extends AnyTask> = T['input'] extends Schema ? z.input<T['input']> : T['input'] extends undefined ? void : unknown;
 /** What a handler receives: the parsed input (defaults filled in). */
-export type TaskParsedInput<T extends AnyTask> = T['input'] extends Schema ? z.output<T['input']> : void;
+export type TaskParsedInput<T extends AnyTask> = T['input'] extends Schema ? z.output<T['input']> : T['input'] extends undefined ? void : unknown;
 /** What a caller gets back: the parsed output, or `unknown` for a task without output schema. */
 export type TaskOutput<T extends AnyTask> = T['output'] extends Schema ? z.output<T['output']> : unknown;
 /** What a handler may return: anything the output schema accepts. */

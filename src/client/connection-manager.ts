@@ -109,9 +109,11 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     });
   }
 
-  /** Call an endpoint by contract key or path; the way to reach endpoints whose name a built-in method takes. */
+  /**
+   * Call an endpoint by its contract key (or, on a client without a contract, its path): the way
+   * to reach endpoints whose name a built-in method takes.
+   */
   call<K extends keyof C['tasks'] & string>(name: K, input?: TaskInput<C['tasks'][K]>, options?: CallOptions): Promise<TaskOutput<C['tasks'][K]>>;
-  call(name: string, input?: unknown, options?: CallOptions): Promise<unknown>;
   call(name: string, input?: unknown, options?: CallOptions): Promise<unknown> {
     const route = this.#routes.get(name) ?? { path: name.replace(/^\/+/, ''), input: undefined, output: undefined };
     return this.#invoke(route, input, options);
@@ -152,7 +154,7 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
       path,
       body,
       timeout: options.timeout ?? this.#timeout,
-      signal: options.signal,
+      signal: callSignal(options),
       headers,
     });
   }
@@ -224,6 +226,16 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * An explicit per-call timeout gets a precise timer; the default one is left to undici's own
+ * coarse timers, which cost nothing per call.
+ */
+function callSignal(options: CallOptions): AbortSignal | undefined {
+  if (options.timeout === undefined) return options.signal;
+  const timer = AbortSignal.timeout(options.timeout);
+  return options.signal ? AbortSignal.any([options.signal, timer]) : timer;
 }
 
 const jsonSchemaCache = new WeakMap<object, Schema>();
