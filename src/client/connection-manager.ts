@@ -53,7 +53,7 @@ type Replace<S extends string> = S extends `${infer A}.${infer B}` ? Replace<`${
 
 export type EndpointMethod<T extends AnyTask> = [TaskInput<T>] extends [void]
   ? (input?: undefined, options?: CallOptions) => Promise<TaskOutput<T>>
-  : {} extends TaskInput<T>
+  : Record<string, never> extends TaskInput<T>
     ? (input?: TaskInput<T>, options?: CallOptions) => Promise<TaskOutput<T>>
     : (input: TaskInput<T>, options?: CallOptions) => Promise<TaskOutput<T>>;
 

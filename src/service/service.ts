@@ -41,7 +41,7 @@ type ManagerOf<S> = S extends { connectionManager: infer M extends ConnectionMan
 
 const emptyContract: Contract<string, Record<never, AnyTask>> = Object.freeze({ kind: 'taskmesh.contract', name: 'Service', tasks: {} });
 
-export class Service<C extends AnyContract = AnyContract> {
+export class Service {
   /** The contract the service serves; set by `Service.for(contract)`. */
   static contract: AnyContract = emptyContract;
   /** The module that defines the class, so that `launch()` can import it in a child process. */
@@ -54,7 +54,7 @@ export class Service<C extends AnyContract = AnyContract> {
    * so that `launch()` can find the class from any module.
    */
   static for<const K extends AnyContract>(contract: K, moduleUrl?: string) {
-    abstract class ContractService extends Service<K> {
+    abstract class ContractService extends Service {
       static override contract: K = contract;
       static override moduleUrl: string | undefined = moduleUrl;
     }
