@@ -38,6 +38,12 @@ export const ErrorCodes = {
   HANDLER_FAILED: 'TASKMESH_HANDLER_FAILED',
   /** The service is stopping and takes no new work. */
   STOPPING: 'TASKMESH_STOPPING',
+  /** A gateway has no app registered under that name (404). */
+  APP_NOT_REGISTERED: 'TASKMESH_APP_NOT_REGISTERED',
+  /** A gateway could not reach the app it forwards to (502). */
+  UPSTREAM_UNREACHABLE: 'TASKMESH_UPSTREAM_UNREACHABLE',
+  /** The app behind a gateway did not answer within the gateway's upstream timeout (504). */
+  UPSTREAM_TIMEOUT: 'TASKMESH_UPSTREAM_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -127,6 +133,47 @@ export class DefinitionError extends TaskmeshError {
 export class ConfigError extends TaskmeshError {
   constructor(message: string) {
     super(ErrorCodes.CONFIG, message);
+  }
+}
+
+/** A gateway (or a gateway client) was asked for an app that is not registered. */
+export class AppNotRegisteredError extends TaskmeshError {
+  readonly app: string;
+  constructor(app: string, registered: readonly string[], where = 'this gateway') {
+    const known = registered.length ? `registered: ${registered.join(', ')}` : 'no app is registered yet';
+    super(
+      ErrorCodes.APP_NOT_REGISTERED,
+      `No app named "${app}" is registered at ${where} (${known}). Register it with register_app, or check the name.`,
+      { status: 404 },
+    );
+    this.app = app;
+  }
+}
+
+/** A gateway could not reach a registered app (connection refused, reset, DNS failure): 502. */
+export class UpstreamUnreachableError extends TaskmeshError {
+  readonly app: string;
+  constructor(app: string, url: string, cause?: unknown) {
+    const why = cause instanceof Error && 'code' in cause ? ` (${String((cause as { code: unknown }).code)})` : '';
+    super(
+      ErrorCodes.UPSTREAM_UNREACHABLE,
+      `The gateway cannot reach app "${app}" at ${url}${why}. Is it running? Start it, or register the right URL.`,
+      { status: 502, cause },
+    );
+    this.app = app;
+  }
+}
+
+/** A registered app did not answer within the gateway's upstream timeout: 504. */
+export class UpstreamTimeoutError extends TaskmeshError {
+  readonly app: string;
+  constructor(app: string, url: string, timeoutMs: number) {
+    super(
+      ErrorCodes.UPSTREAM_TIMEOUT,
+      `App "${app}" at ${url} did not answer within the gateway's upstream timeout of ${timeoutMs} ms; raise the gateway's upstreamTimeout if it is expected to be slow.`,
+      { status: 504 },
+    );
+    this.app = app;
   }
 }
 

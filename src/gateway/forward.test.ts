@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../errors.ts';
+import { EchoService } from '../../examples/echo/echo.service.ts';
+import type { Gateway } from './gateway.ts';
+import { deadPort, postJson, startGateway, startUpstream, type Received } from './test-support.ts';
+
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
+let gateway: Gateway;
+let echo: EchoService;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  echo = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
+  await echo.start();
+  gateway = await startGateway({ upstreamTimeout: 300 });
+  for (const [name, url] of [
+    ['up', upstream.url],
+    ['based', `${upstream.url}/base`],
+    ['echoer', echo.url],
+    ['gone', `http://127.0.0.1:${await deadPort()}`],
+  ] as const) {
+    expect((await postJson(`${gateway.url}/register_app`, { name, url })).status).toBe(200);
+  }
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await echo?.stop();
+  await upstream?.close();
+});
+
+async function inspect(path: string, init: Parameters<typeof request>[1] = {}): Promise<{ status: number; headers: Record<string, unknown>; received: Received }> {
+  const response = await request(`${gateway.url}/up${path}`, init);
+  return { status: response.statusCode, headers: response.headers, received: (await response.body.json()) as Received };
+}
+
+describe('forwarding /{app}/{rest}', () => {
+  it('passes the query string through untouched', async () => {
+    const { received } = await inspect('/inspect?a=1&b=x%20y&a=2&empty=');
+    expect(received.method).toBe('GET');
+    expect(received.url).toBe('/inspect?a=1&b=x%20y&a=2&empty=');
+  });
+
+  it('prefixes the path of an app registered with a base path', async () => {
+    const response = await request(`${gateway.url}/based/inspect?q=1`);
+    expect(((await response.body.json()) as Received).url).toBe('/base/inspect?q=1');
+  });
+
+  it('passes request headers less hop-by-hop ones and Host, and adds X-Forwarded-For', async () => {
+    // node:http sends a Connection header as given (undici's client would rewrite it).
+    const received = await new Promise<Received>((resolve, reject) => {
+      const req = httpRequest(`${gateway.url}/up/inspect`, {
+        headers: { 'x-custom': 'kept', authorization: 'Bearer for-the-app', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'hop', te: 'trailers', 'proxy-authorization': 'no' },
+      });
+      req.on('response', async (res) => {
+        let text = '';
+        for await (const chunk of res) text += chunk;
+        resolve(JSON.parse(text) as Received);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(received.headers['x-custom']).toBe('kept');
+    expect(received.headers.authorization).toBe('Bearer for-the-app');
+    expect(received.headers['x-drop-me']).toBeUndefined();
+    expect(received.headers.te).toBeUndefined();
+    expect(received.headers['proxy-authorization']).toBeUndefined();
+    expect(received.headers.host).toBe(new URL(upstream.url).host);
+    expect(received.headers['x-forwarded-host']).toBe(new URL(gateway.url).host);
+    expect(received.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('appends to an X-Forwarded-For chain', async () => {
+    const { received } = await inspect('/inspect', { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(received.headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+  });
+
+  it('passes the caller X-Request-ID on, or makes one, and returns it', async () => {
+    const given = await inspect('/inspect', { headers: { 'x-request-id': 'trace-42' } });
+    expect(given.received.headers['x-request-id']).toBe('trace-42');
+    expect(given.headers['x-request-id']).toBe('trace-42');
+    const made = await inspect('/inspect');
+    expect(made.received.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(made.headers['x-request-id']).toBe(made.received.headers['x-request-id']);
+  });
+
+  it('passes the reply status, headers (repeated ones too) and a non-JSON body back', async () => {
+    const response = await request(`${gateway.url}/up/text`, { method: 'POST', body: 'x' });
+    expect(response.statusCode).toBe(201);
+    expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(response.headers['x-upstream']).toBe('text');
+    expect(response.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    expect(response.headers['x-hop']).toBeUndefined();
+    expect(await response.body.text()).toBe('plain text, not JSON');
+  });
+
+  it('passes any request content type through, even one Fastify would refuse', async () => {
+    for (const type of ['text/csv', 'application/x-www-form-urlencoded', 'not a media type', 'application/json']) {
+      const { status, received } = await inspect('/inspect', { method: 'POST', headers: { 'content-type': type }, body: '{not json' });
+      expect(status).toBe(200);
+      expect(received.headers['content-type']).toBe(type);
+      expect(received.bodyLength).toBe(9);
+    }
+  });
+
+  it('forwards every method', async () => {
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const) {
+      const { received } = await inspect('/inspect', { method, ...(method === 'GET' ? {} : { body: 'b' }) });
+      expect(received.method).toBe(method);
+    }
+    const head = await request(`${gateway.url}/up/inspect`, { method: 'HEAD' });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['x-upstream']).toBe('inspect');
+    await head.body.dump();
+  });
+
+  it('passes a reply without content through', async () => {
+    const response = await request(`${gateway.url}/up/no-content`, { method: 'DELETE' });
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['x-upstream']).toBe('empty');
+    expect(await response.body.text()).toBe('');
+  });
+
+  it('streams a 5 MiB request body (over the service body limit) and a 5 MiB reply', async () => {
+    const size = 5 * 1024 * 1024;
+    const chunk = Buffer.alloc(256 * 1024);
+    const expected = createHash('sha256');
+    // No content-length: the body goes as a chunked stream, built as it is read.
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < size / chunk.length; i++) {
+          chunk.fill(i);
+          expected.update(chunk);
+          yield Buffer.from(chunk);
+        }
+      })(),
+    );
+    const { status, received } = await inspect('/inspect', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+    expect(status).toBe(200);
+    expect(received.headers['transfer-encoding']).toBe('chunked');
+    expect(received.bodyLength).toBe(size);
+    expect(received.sha256).toBe(expected.digest('hex'));
+
+    const reply = await request(`${gateway.url}/up/bytes?size=${size}`);
+    let length = 0;
+    for await (const part of reply.body) length += (part as Buffer).length;
+    expect(length).toBe(size);
+  });
+
+  it('forwards taskmesh JSON calls, and the app own errors, unchanged', async () => {
+    const ok = await postJson(`${gateway.url}/echoer/echo`, { message: 'through' });
+    expect(ok).toMatchObject({ status: 200, body: { echoed: 'through' } });
+    const bad = await postJson(`${gateway.url}/echoer/echo`, { message: 1 });
+    expect(bad.status).toBe(422);
+    expect(bad.body.code).toBe(ErrorCodes.INVALID_INPUT);
+    expect(bad.body.issues[0].path).toEqual(['message']);
+  });
+
+  it('answers 404 naming an unknown app, with the registered ones', async () => {
+    const { status, body } = await postJson(`${gateway.url}/nobody/echo`, {});
+    expect(status).toBe(404);
+    expect(body.code).toBe(ErrorCodes.APP_NOT_REGISTERED);
+    expect(body.message).toContain('"nobody"');
+    expect(body.message).toContain('echoer');
+    expect(body.request_id).toBeTruthy();
+  });
+
+  it('answers 502 naming an app that nothing answers for', async () => {
+    const { status, body } = await postJson(`${gateway.url}/gone/echo`, {});
+    expect(status).toBe(502);
+    expect(body.code).toBe(ErrorCodes.UPSTREAM_UNREACHABLE);
+    expect(body.message).toContain('"gone"');
+    expect(body.message).toContain('ECONNREFUSED');
+  });
+
+  it('answers 504 naming an app slower than the upstream timeout', async () => {
+    const response = await request(`${gateway.url}/up/slow?ms=3000`);
+    const body = (await response.body.json()) as { code: string; message: string };
+    expect(response.statusCode).toBe(504);
+    expect(body.code).toBe(ErrorCodes.UPSTREAM_TIMEOUT);
+    expect(body.message).toContain('"up"');
+    expect(body.message).toContain('300 ms');
+  });
+
+  it('keeps the gateway own routes and 404s apart from forwarding', async () => {
+    expect((await request(`${gateway.url}/status`)).statusCode).toBe(200);
+    const response = await request(`${gateway.url}/nothing-here`);
+    expect(response.statusCode).toBe(404);
+    expect(((await response.body.json()) as { code: string }).code).toBe(ErrorCodes.NOT_FOUND);
+  });
+});

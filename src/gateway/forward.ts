@@ -1,0 +1,126 @@
+/**
+ * Forwarding `/{app}/{rest}` to the registered app's URL + `/{rest}`, for every method: query
+ * string and headers (less hop-by-hop ones and Host) passed on, the body streamed both ways, and
+ * the reply's status and headers passed back whatever its content type.
+ *
+ * The routes live in their own Fastify plugin context so that the service's JSON body parser and
+ * body limit do not apply: bodies are never buffered or parsed here.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
+import { REQUEST_ID_HEADER } from '../protocol.ts';
+import type { AppRegistry } from './registry.ts';
+
+export interface ForwardingOptions {
+  registry: AppRegistry;
+  /** Milliseconds to wait for the app's reply headers, and at most between two body chunks. */
+  upstreamTimeout: number;
+}
+
+/** Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Host and Expect. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'host',
+  'expect',
+]);
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+const contentTypeKey = Symbol('taskmesh.forwardedContentType');
+type ForwardedRequest = FastifyRequest & { [contentTypeKey]?: string };
+
+/** Headers Connection names are hop-by-hop too. */
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
+  const value = headers.connection;
+  if (!value) return undefined;
+  return new Set(value.split(',').map((t) => t.trim().toLowerCase()));
+}
+
+function forwardedRequestHeaders(request: ForwardedRequest): Record<string, string | string[]> {
+  const source = request.raw.headers;
+  const listed = connectionTokens(source);
+  const headers: Record<string, string | string[]> = {};
+  for (const key in source) {
+    const value = source[key];
+    if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    headers[key] = value;
+  }
+  const contentType = request[contentTypeKey];
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  const client = request.raw.socket.remoteAddress;
+  const prior = source['x-forwarded-for'];
+  if (client) headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
+  if (source.host && !source['x-forwarded-host']) headers['x-forwarded-host'] = source.host;
+  if (!source['x-forwarded-proto']) headers['x-forwarded-proto'] = 'encrypted' in request.raw.socket ? 'https' : 'http';
+  headers[REQUEST_ID_HEADER] = request.id;
+  return headers;
+}
+
+function hasBody(headers: IncomingHttpHeaders, method: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return false;
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export async function forwardingRoutes(app: FastifyInstance, options: ForwardingOptions): Promise<void> {
+  const { registry, upstreamTimeout } = options;
+
+  // Fastify would refuse a malformed Content-Type with 415 and pick a parser for a good one. The
+  // gateway passes any body through untouched, so it hides the header from Fastify until it forwards.
+  app.addHook('onRequest', (request: ForwardedRequest, _reply, done) => {
+    const contentType = request.raw.headers['content-type'];
+    if (contentType !== undefined) {
+      request[contentTypeKey] = contentType;
+      delete request.raw.headers['content-type'];
+    }
+    done();
+  });
+  app.removeAllContentTypeParsers();
+  // Leave the body unread: it is streamed to the app as it arrives.
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.all('/:app/*', async (request: ForwardedRequest, reply: FastifyReply) => {
+    const name = (request.params as { app: string }).app;
+    const target = registry.get(name);
+    if (!target) throw new AppNotRegisteredError(name, registry.names());
+
+    const rawUrl = request.raw.url ?? '/';
+    const method = request.raw.method ?? 'GET';
+    let upstream;
+    try {
+      upstream = await target.pool.request({
+        method,
+        path: target.basePath + rawUrl.slice(rawUrl.indexOf('/', 1)),
+        headers: forwardedRequestHeaders(request),
+        body: hasBody(request.raw.headers, method) ? request.raw : null,
+        headersTimeout: upstreamTimeout,
+        bodyTimeout: upstreamTimeout,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, upstreamTimeout);
+      throw new UpstreamUnreachableError(name, target.url, error);
+    }
+
+    reply.code(upstream.statusCode);
+    const listed = connectionTokens(upstream.headers as IncomingHttpHeaders);
+    for (const key in upstream.headers) {
+      if (HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+      const value = upstream.headers[key];
+      if (value !== undefined) reply.header(key, value);
+    }
+    // The gateway's own request id wins; it is the one the app received too.
+    reply.header(REQUEST_ID_HEADER, request.id);
+    return reply.send(upstream.body);
+  });
+}

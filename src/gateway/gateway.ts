@@ -1,0 +1,116 @@
+/**
+ * Gateway: a Service that registers apps by name and forwards `/{app}/{rest}` to them. Its
+ * registry lives in memory, or in a state file that survives restarts; its heartbeat reports on
+ * every app; apps are health-checked at an interval.
+ */
+import type { FastifyInstance } from 'fastify';
+import { isLoopbackHost, normalizeUrl, settings } from '../config.ts';
+import { AppNotRegisteredError, InvalidInputError } from '../errors.ts';
+import { Service, type ServiceOptions } from '../service/service.ts';
+import type { EndpointHandler } from '../service/endpoint.ts';
+import { GatewayClient } from './client.ts';
+import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
+import { forwardingRoutes } from './forward.ts';
+import { HealthMonitor, checkAll, checkApp } from './health.ts';
+import { AppRegistry, memoryStore } from './registry.ts';
+import { stateFileStore } from './state-file.ts';
+
+export interface GatewayOptions extends ServiceOptions {
+  /** Keep the registry in this JSON file, so that it survives restarts. In memory only by default. */
+  stateFile?: string;
+  /** Milliseconds the gateway waits for an app's reply headers (and between body chunks); 60 s by default. Past it: 504. */
+  upstreamTimeout?: number;
+  /** Milliseconds between health checks of every app; 10 s by default, 0 for none. */
+  healthCheckInterval?: number;
+  /** Milliseconds an app has to answer a health check (and the gateway's heartbeat); 2 s by default. */
+  healthCheckTimeout?: number;
+}
+
+export class Gateway extends Service.for(GatewayContract, import.meta.url) {
+  /** `Gateway.connect(url)` and `Gateway.launch()` return a GatewayClient. */
+  static override connectionManager = GatewayClient;
+
+  readonly registry: AppRegistry;
+  readonly #health: HealthMonitor;
+  readonly #upstreamTimeout: number;
+  readonly #checkTimeout: number;
+
+  constructor(options: GatewayOptions = {}) {
+    super(options);
+    this.registry = new AppRegistry(options.stateFile ? stateFileStore(options.stateFile) : memoryStore());
+    this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
+    this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
+    this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });
+    this.addEndpoint('register_app', this.registerApp, { schema: registerApp, scope: 'admin' });
+    this.addEndpoint('unregister_app', this.unregisterApp, { schema: unregisterApp, scope: 'admin' });
+    this.addEndpoint('list_apps', this.listApps, { schema: listApps, methods: ['GET', 'POST'] });
+  }
+
+  registerApp: EndpointHandler<typeof registerApp> = async ({ name, url }, context) => {
+    this.#checkName(name);
+    this.#checkNotSelf(url);
+    const app = await this.registry.register(name, url);
+    await checkApp(this.registry, app, this.#checkTimeout);
+    context.log.info({ app: name, url: app.url, health: app.health.status }, `app "${name}" registered`);
+    return this.registry.info(app);
+  };
+
+  unregisterApp: EndpointHandler<typeof unregisterApp> = async ({ name }, context) => {
+    if (!(await this.registry.remove(name))) throw new AppNotRegisteredError(name, this.registry.names());
+    context.log.info({ app: name }, `app "${name}" unregistered`);
+    return { removed: name };
+  };
+
+  listApps: EndpointHandler<typeof listApps> = () => ({
+    apps: Object.fromEntries(this.registry.apps().map((app) => [app.name, this.registry.info(app)])),
+  });
+
+  /** Every app's heartbeat, keyed by app name; an app that does not answer is Down. */
+  override async heartbeatDetails(): Promise<unknown> {
+    return checkAll(this.registry, this.#checkTimeout);
+  }
+
+  override async onStartup(): Promise<void> {
+    await super.onStartup();
+    // Apps restored from a state file learn their health and endpoints without delaying start-up.
+    void checkAll(this.registry, this.#checkTimeout).catch(() => {});
+    this.#health.start();
+  }
+
+  override async onShutdown(): Promise<void> {
+    await this.#health.stop();
+    await this.registry.close();
+    await super.onShutdown();
+  }
+
+  protected override async configureApp(app: FastifyInstance): Promise<void> {
+    await super.configureApp(app);
+    await this.registry.load();
+    await app.register(forwardingRoutes, { registry: this.registry, upstreamTimeout: this.#upstreamTimeout });
+  }
+
+  /** Names the gateway serves itself cannot be apps: their paths would never be forwarded. */
+  #checkName(name: string): void {
+    const mountSegment = settings().mcpMountPath.split('/').filter(Boolean)[0];
+    const reserved = new Set([...this.endpoints.keys(), 'docs', ...(mountSegment ? [mountSegment] : [])]);
+    if (reserved.has(name)) {
+      throw new InvalidInputError(`"${name}" is a path of the gateway itself and cannot name an app; choose another name.`, [
+        { path: ['name'], message: `Reserved by the gateway: ${[...reserved].sort().join(', ')}` },
+      ]);
+    }
+  }
+
+  /** Registering the gateway under its own URL would make every request forward to itself forever. */
+  #checkNotSelf(url: string): void {
+    const target = new URL(normalizeUrl(url));
+    const self = new URL(this.url);
+    const wildcard = (host: string) => host === '0.0.0.0' || host === '[::]';
+    const sameHost =
+      target.hostname === self.hostname || (isLoopbackHost(target.hostname) && (isLoopbackHost(self.hostname) || wildcard(self.hostname)));
+    if (sameHost && target.port === self.port) {
+      throw new InvalidInputError(`${url} is this gateway itself; register the app's own URL.`, [
+        { path: ['url'], message: 'Points at the gateway' },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The gateway's registry: which app name forwards to which URL. The forwarding hot path reads an
+ * in-memory Map (one lookup per request, never a store round trip); a RegistryStore persists the
+ * name -> URL records so that they survive a restart. Each app gets its own keep-alive pool.
+ */
+import { Pool } from 'undici';
+import { normalizeUrl } from '../config.ts';
+import type { EndpointDetail } from '../protocol.ts';
+import type { AppHealth, AppInfo } from './contract.ts';
+
+/** What a store keeps per app; health and endpoints are learned again from the app itself. */
+export interface AppRecord {
+  name: string;
+  url: string;
+  registered_at: string;
+}
+
+/** Where registrations live between restarts. The default keeps nothing; StateFileStore writes a file. */
+export interface RegistryStore {
+  load(): Promise<AppRecord[]>;
+  save(records: AppRecord[]): Promise<void>;
+  /** Shown in logs and errors, e.g. the state file's path. */
+  readonly description: string;
+}
+
+export const memoryStore = (): RegistryStore => ({
+  description: 'memory',
+  load: async () => [],
+  save: async () => {},
+});
+
+export interface UpstreamApp {
+  readonly name: string;
+  /** The registered base URL, without a trailing slash. */
+  readonly url: string;
+  /** Path prefix of the base URL ('' for a bare origin), put before every forwarded path. */
+  readonly basePath: string;
+  readonly pool: Pool;
+  readonly registeredAt: string;
+  health: AppHealth;
+  endpoints: Record<string, EndpointDetail>;
+}
+
+export type RegistryChange = { type: 'registered' | 'removed' | 'endpoints'; name: string };
+
+const uncheckedHealth = (): AppHealth => ({ status: 'Down', server_id: null, message: 'Not checked yet.', checked_at: null });
+
+export class AppRegistry {
+  readonly #apps = new Map<string, UpstreamApp>();
+  readonly #store: RegistryStore;
+  readonly #listeners = new Set<(change: RegistryChange) => void>();
+  // Changes are applied one at a time, each saved before it takes effect, so the store never
+  // holds an order of events the gateway did not see.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(store: RegistryStore = memoryStore()) {
+    this.#store = store;
+  }
+
+  get storeDescription(): string {
+    return this.#store.description;
+  }
+
+  /** The hot-path lookup. */
+  get(name: string): UpstreamApp | undefined {
+    return this.#apps.get(name);
+  }
+
+  names(): string[] {
+    return [...this.#apps.keys()].sort();
+  }
+
+  apps(): UpstreamApp[] {
+    return this.names().map((name) => this.#apps.get(name)!);
+  }
+
+  onChange(listener: (change: RegistryChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Fill the registry from the store (at start-up). */
+  async load(): Promise<void> {
+    for (const record of await this.#store.load()) this.#install(record);
+  }
+
+  /** Register or replace `name`. Replacing keeps the pool when the origin is unchanged. */
+  register(name: string, url: string): Promise<UpstreamApp> {
+    return this.#serially(async () => {
+      const record: AppRecord = { name, url: normalizeUrl(new URL(url).href), registered_at: new Date().toISOString() };
+      await this.#store.save([...this.#records().filter((r) => r.name !== name), record]);
+      const app = this.#install(record);
+      this.#emit({ type: 'registered', name });
+      return app;
+    });
+  }
+
+  /** Remove `name`; false when it was not registered. */
+  remove(name: string): Promise<boolean> {
+    return this.#serially(async () => {
+      const app = this.#apps.get(name);
+      if (!app) return false;
+      await this.#store.save(this.#records().filter((r) => r.name !== name));
+      this.#apps.delete(name);
+      this.#releasePool(app.pool);
+      this.#emit({ type: 'removed', name });
+      return true;
+    });
+  }
+
+  /** Record what a health check learned; tells listeners when the app's endpoints changed. */
+  update(app: UpstreamApp, health: AppHealth, endpoints?: Record<string, EndpointDetail>): void {
+    // The app may have been replaced or removed while it was being checked.
+    if (this.#apps.get(app.name) !== app) return;
+    app.health = health;
+    if (endpoints && !sameEndpoints(app.endpoints, endpoints)) {
+      app.endpoints = endpoints;
+      this.#emit({ type: 'endpoints', name: app.name });
+    }
+  }
+
+  info(app: UpstreamApp): AppInfo {
+    return { name: app.name, url: app.url, health: app.health, endpoints: app.endpoints };
+  }
+
+  /** Close every pool, letting in-flight requests finish. */
+  async close(): Promise<void> {
+    const pools = [...this.#apps.values()].map((a) => a.pool);
+    this.#apps.clear();
+    await Promise.all([...new Set(pools)].map((p) => p.close().catch(() => {})));
+  }
+
+  #install(record: AppRecord): UpstreamApp {
+    const url = new URL(record.url);
+    const previous = this.#apps.get(record.name);
+    const samePool = previous && new URL(previous.url).origin === url.origin;
+    const app: UpstreamApp = {
+      name: record.name,
+      url: record.url,
+      basePath: url.pathname.replace(/\/$/, ''),
+      pool: samePool ? previous.pool : new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }),
+      registeredAt: record.registered_at,
+      health: uncheckedHealth(),
+      endpoints: {},
+    };
+    this.#apps.set(record.name, app);
+    if (previous && !samePool) this.#releasePool(previous.pool);
+    return app;
+  }
+
+  #releasePool(pool: Pool): void {
+    for (const other of this.#apps.values()) if (other.pool === pool) return;
+    // close() lets requests already sent on the pool finish.
+    void pool.close().catch(() => {});
+  }
+
+  #records(): AppRecord[] {
+    return this.apps().map((a) => ({ name: a.name, url: a.url, registered_at: a.registeredAt }));
+  }
+
+  #emit(change: RegistryChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(step, step);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
+
+function sameEndpoints(a: Record<string, EndpointDetail>, b: Record<string, EndpointDetail>): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
