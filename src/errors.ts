@@ -38,6 +38,8 @@ export const ErrorCodes = {
   HANDLER_FAILED: 'TASKMESH_HANDLER_FAILED',
   /** The service is stopping and takes no new work. */
   STOPPING: 'TASKMESH_STOPPING',
+  /** A launched service did not come up: its process failed or exited early, or it did not answer in time. */
+  LAUNCH_FAILED: 'TASKMESH_LAUNCH_FAILED',
   /** A gateway has no app registered under that name (404). */
   APP_NOT_REGISTERED: 'TASKMESH_APP_NOT_REGISTERED',
   /** A gateway could not reach the app it forwards to (502). */
@@ -174,6 +176,37 @@ export class UpstreamTimeoutError extends TaskmeshError {
       { status: 504 },
     );
     this.app = app;
+  }
+}
+
+/** The stage of a launch that failed, as the launched process reported it. */
+export type LaunchFailureStage = 'spawn' | 'import' | 'export' | 'construct' | 'start' | 'onStartup' | 'worker' | 'exit' | 'timeout' | 'verify';
+
+/**
+ * A launch that failed: the message names the cause, the exit code of the launched process and the
+ * last lines of its log. The process (and its workers) are gone by the time this is thrown.
+ */
+export class LaunchError extends TaskmeshError {
+  readonly stage: LaunchFailureStage;
+  /** The pid of the launched process (the group leader), when it was spawned. */
+  readonly pid: number | undefined;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly logFile: string | undefined;
+  /** The last lines the launched process wrote (stdout and stderr), as in its log file. */
+  readonly logTail: string;
+
+  constructor(
+    message: string,
+    details: { stage: LaunchFailureStage; pid?: number | undefined; exitCode: number | null; signal: string | null; logFile?: string | undefined; logTail: string; code?: ErrorCode; cause?: unknown },
+  ) {
+    super(details.code ?? ErrorCodes.LAUNCH_FAILED, message, details.cause === undefined ? {} : { cause: details.cause });
+    this.stage = details.stage;
+    this.pid = details.pid;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+    this.logFile = details.logFile;
+    this.logTail = details.logTail;
   }
 }
 

@@ -14,10 +14,20 @@ export interface ConnectOptions {
   timeout?: number;
   /** Shut the service down when the client is disposed. */
   shutdownOnDispose?: boolean;
+  /** Set by launch(): shown by the client as `logFile` and `pid`. */
+  logFile?: string;
+  pid?: number;
 }
 
 function clientInit(url: string, options: ConnectOptions): ClientInit {
-  return { url: normalizeUrl(url), token: options.token, timeout: options.timeout, shutdownOnDispose: options.shutdownOnDispose };
+  return {
+    url: normalizeUrl(url),
+    token: options.token,
+    timeout: options.timeout,
+    shutdownOnDispose: options.shutdownOnDispose,
+    logFile: options.logFile,
+    pid: options.pid,
+  };
 }
 
 /**
@@ -39,7 +49,8 @@ export async function connect(url: string, contract?: AnyContract, options: Conn
     }
     return client;
   }
-  const probe = new ConnectionManager(clientInit(url, options));
+  // The probe only reads: closing it must never shut the service down.
+  const probe = new ConnectionManager({ ...clientInit(url, options), shutdownOnDispose: false });
   let details;
   let serverId;
   try {

@@ -41,6 +41,9 @@ export interface ClientInit {
   timeout?: number | undefined;
   /** Shut the service down when this client is disposed (clients returned by launch()). */
   shutdownOnDispose?: boolean | undefined;
+  /** For a service started by launch(): its log file and the pid of its process (the cluster primary with workers). */
+  logFile?: string | undefined;
+  pid?: number | undefined;
 }
 
 interface Route {
@@ -68,6 +71,10 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   readonly url: string;
   serverId: string | undefined;
   readonly contract: C | undefined;
+  /** The log file of a service started by launch(); undefined for a client from connect(). */
+  readonly logFile: string | undefined;
+  /** The pid of a service started by launch() (the cluster primary with workers). */
+  readonly pid: number | undefined;
   readonly #origin: string;
   readonly #basePath: string;
   readonly #pool: Pool;
@@ -85,6 +92,8 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     this.#pool = acquirePool(this.#origin);
     this.serverId = init.serverId;
     this.contract = init.contract as C | undefined;
+    this.logFile = init.logFile;
+    this.pid = init.pid;
     this.#token = init.token ?? process.env[ADMIN_TOKEN_ENV] ?? undefined;
     this.#timeout = init.timeout ?? 60_000;
     this.#shutdownOnDispose = init.shutdownOnDispose ?? false;

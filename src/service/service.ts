@@ -13,6 +13,7 @@ import { ADMIN_TOKEN_ENV, ServerStatus, builtinTasks, readOnlyBuiltins, type Bui
 import { taskJsonSchema, type AnyContract, type AnyTask, type Contract } from '../task.ts';
 import { connect, statusAtHost, type ConnectOptions } from '../client/connect.ts';
 import type { ConnectionManagerClass, Client } from '../client/connection-manager.ts';
+import type { LaunchOptionsFor } from '../launch/options.ts';
 import { makeEndpoint, type Endpoint, type EndpointHandler, type EndpointOptions, type RequestContext } from './endpoint.ts';
 import { buildHttpApp, type LoggerOption } from './http-app.ts';
 
@@ -31,6 +32,10 @@ export interface ServiceOptions extends UrlParts {
   docs?: boolean;
   /** Where the serving process writes its pid; null (the default) for none. */
   pidFile?: string | null;
+  /** false: only report `pidFile`, a launcher writes it (a cluster primary writes its own pid). Default true. */
+  writePidFile?: boolean;
+  /** This server id instead of a random one (the workers of one launched cluster share one). */
+  serverId?: string;
   /** Shown in the OpenAPI document and the docs page. */
   description?: string;
   version?: string;
@@ -91,7 +96,21 @@ export class Service {
     return statusAtHost(url ?? this.defaultUrl(), options);
   }
 
-  readonly serverId: string = randomUUID();
+  /**
+   * Serve the service in a process of its own (`numWorkers` processes with a cluster) and return
+   * its typed client once it answers. Options other than the launch options go to the constructor
+   * and must be JSON data. With `waitForLaunch: false` or `block: true`, resolves to nothing.
+   */
+  static launch<S extends typeof Service>(this: S, options: LaunchOptionsFor<S> & { waitForLaunch: false }): Promise<void>;
+  static launch<S extends typeof Service>(this: S, options: LaunchOptionsFor<S> & { block: true }): Promise<void>;
+  static launch<S extends typeof Service>(this: S, options?: LaunchOptionsFor<S>): Promise<Client<ContractOf<S>, ManagerOf<S>>>;
+  static async launch(this: typeof Service, options: object = {}): Promise<unknown> {
+    // Loaded on use: a service that never launches another keeps the process code out of its imports.
+    const { launchService } = await import('../launch/launch.ts');
+    return launchService(this, options as Record<string, unknown>);
+  }
+
+  readonly serverId: string;
   readonly options: ServiceOptions;
   #status: ServerStatus = ServerStatus.Launching;
   #statusMessage: string | null = null;
@@ -103,6 +122,7 @@ export class Service {
 
   constructor(options: ServiceOptions = {}) {
     this.options = options;
+    this.serverId = options.serverId ?? randomUUID();
     this.#url = buildUrl(options, new.target.name);
     for (const name of Object.keys(builtinTasks) as BuiltinName[]) {
       const methods = readOnlyBuiltins.includes(name) ? (['GET', 'POST'] as const) : (['POST'] as const);
@@ -203,7 +223,7 @@ export class Service {
     const address = this.#app.server.address();
     if (address && typeof address === 'object') url.port = String(address.port);
     this.#url = url.href.replace(/\/$/, '');
-    if (this.options.pidFile) {
+    if (this.options.pidFile && this.options.writePidFile !== false) {
       mkdirSync(dirname(this.options.pidFile), { recursive: true });
       writeFileSync(this.options.pidFile, `${process.pid}\n`);
     }
@@ -253,7 +273,7 @@ export class Service {
       try {
         await this.onShutdown();
       } finally {
-        if (this.options.pidFile) rmSync(this.options.pidFile, { force: true });
+        if (this.options.pidFile && this.options.writePidFile !== false) rmSync(this.options.pidFile, { force: true });
         this.#status = ServerStatus.Down;
         for (const listener of this.#downListeners.splice(0)) listener();
       }

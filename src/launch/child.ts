@@ -1,0 +1,47 @@
+/**
+ * Entry of a launched process: `node child.ts`, its spec arriving over the IPC channel. It imports
+ * nothing heavy itself (the user's module brings the service stack), so the launch is as fast as
+ * that module allows. Also the entry of each cluster worker.
+ */
+import { isMessage, WORKER_ROLE_ENV, type LaunchSpec, type ParentMessage } from './messages.ts';
+import { failureMessage, sendThen, startService } from './serve.ts';
+
+async function serveOne(spec: LaunchSpec): Promise<void> {
+  const { service, url } = await startService(spec);
+  sendThen({ type: 'ready', url, serverId: service.serverId, pid: process.pid }, () => {});
+  let signalled = false;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      // A second signal while draining means "now".
+      if (signalled) process.exit(1);
+      signalled = true;
+      void service.stop();
+    });
+  }
+  // The launcher is gone (even killed outright): an attached service goes with it.
+  if (!spec.detached) process.on('disconnect', () => void service.stop());
+  await service.whenDown();
+  process.exit(0);
+}
+
+async function main(spec: LaunchSpec): Promise<void> {
+  if (spec.numWorkers > 1) {
+    const { runPrimary } = await import('./cluster.ts');
+    await runPrimary(spec);
+  } else {
+    await serveOne(spec);
+  }
+}
+
+if (process.env[WORKER_ROLE_ENV] === 'worker') {
+  const { runWorker } = await import('./cluster.ts');
+  runWorker();
+} else if (!process.send) {
+  process.stderr.write('taskmesh: this is the entry of a launched service; start services with Service.launch() or `taskmesh launch`.\n');
+  process.exit(2);
+} else {
+  process.once('message', (message: unknown) => {
+    if (!isMessage<ParentMessage>(message) || message.type !== 'spec') return;
+    main(message.spec).catch((error: unknown) => sendThen(failureMessage(error), () => process.exit(1)));
+  });
+}
