@@ -197,3 +197,10 @@ describe('security defaults', () => {
     expect(on.headers['access-control-allow-origin']).toBe('https://app.example');
   });
 });
+
+it('stopping a service that never started runs no onShutdown and is Down', async () => {
+  const s = new CounterService(quiet);
+  await s.stop();
+  expect(s.status).toBe(ServerStatus.Down);
+  expect(s.events).toEqual([]);
+});

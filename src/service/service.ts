@@ -10,11 +10,17 @@ import type { FastifyCorsOptions } from '@fastify/cors';
 import { buildUrl, defaultUrlFor, isLoopbackHost, type UrlParts } from '../config.ts';
 import { ConfigError, DefinitionError, ErrorCodes, TaskmeshError } from '../errors.ts';
 import { ADMIN_TOKEN_ENV, ServerStatus, builtinTasks, readOnlyBuiltins, type BuiltinName, type EndpointDetail } from '../protocol.ts';
-import { taskJsonSchema, type AnyContract, type AnyTask, type Contract } from '../task.ts';
+import { taskJsonSchema, type AnyContract, type AnyTask, type Contract, type Schema } from '../task.ts';
 import { connect, statusAtHost, type ConnectOptions } from '../client/connect.ts';
 import type { ConnectionManagerClass, Client } from '../client/connection-manager.ts';
 import type { LaunchOptionsFor } from '../launch/options.ts';
 import { makeEndpoint, type Endpoint, type EndpointHandler, type EndpointOptions, type RequestContext } from './endpoint.ts';
+import { McpHost, type McpOptions } from '../mcp/host.ts';
+import { mcpHelpers, type McpClassHelpers } from '../mcp/helpers.ts';
+import type { PromptHandler, PromptOptions } from '../mcp/prompt.ts';
+import type { ResourceHandler, ResourceOptions } from '../mcp/resource.ts';
+import type { ToolHandler, ToolOptions } from '../mcp/tool.ts';
+import type { AdminPolicy } from './admin.ts';
 import { buildHttpApp, type LoggerOption } from './http-app.ts';
 
 export interface ServiceOptions extends UrlParts {
@@ -39,6 +45,8 @@ export interface ServiceOptions extends UrlParts {
   /** Shown in the OpenAPI document and the docs page. */
   description?: string;
   version?: string;
+  /** MCP serving: DNS rebinding allow-lists, 2025-era sessions, events between replicas (README, "MCP"). */
+  mcp?: McpOptions;
 }
 
 type ContractOf<S> = S extends { contract: infer C extends AnyContract } ? C : AnyContract;
@@ -58,12 +66,12 @@ export class Service {
    * The base class for a service that serves `contract`. Pass `import.meta.url` as `moduleUrl`
    * so that `launch()` can find the class from any module.
    */
-  static for<const K extends AnyContract>(contract: K, moduleUrl?: string) {
+  static for<const K extends AnyContract>(contract: K, moduleUrl?: string): ServiceBaseFor<K> {
     abstract class ContractService extends Service {
       static override contract: K = contract;
       static override moduleUrl: string | undefined = moduleUrl;
     }
-    return ContractService;
+    return ContractService as unknown as ServiceBaseFor<K>;
   }
 
   /** Make `connect()` (and `launch()`) of this class return instances of `manager`. */
@@ -89,6 +97,11 @@ export class Service {
       ...options,
       connectionManager: this.connectionManager,
     }) as Promise<Client<ContractOf<S>, ManagerOf<S>>>;
+  }
+
+  /** MCP clients of this service: `mcp.connect(url?)` and `mcp.launch(options)` give a connected SDK Client. */
+  static get mcp(): McpClassHelpers {
+    return mcpHelpers(this);
   }
 
   /** The status of whatever answers at `url`: Down when nothing does. */
@@ -119,11 +132,13 @@ export class Service {
   #url: string;
   #stopping: Promise<void> | undefined;
   readonly #downListeners: (() => void)[] = [];
+  readonly #mcp: McpHost;
 
   constructor(options: ServiceOptions = {}) {
     this.options = options;
     this.serverId = options.serverId ?? randomUUID();
     this.#url = buildUrl(options, new.target.name);
+    this.#mcp = new McpHost(new.target.name);
     for (const name of Object.keys(builtinTasks) as BuiltinName[]) {
       const methods = readOnlyBuiltins.includes(name) ? (['GET', 'POST'] as const) : (['POST'] as const);
       const endpoint = makeEndpoint(name, this.#builtinHandler(name), {
@@ -133,6 +148,7 @@ export class Service {
         asTool: name === 'status' || name === 'heartbeat' || name === 'endpoints',
       }, true);
       this.#endpoints.set(name, endpoint);
+      if (endpoint.asTool) this.#mcp.registry.addEndpointTool(endpoint);
     }
   }
 
@@ -170,7 +186,41 @@ export class Service {
           : `${this.className} already has an endpoint at "${endpoint.path}".`,
       );
     }
+    if (endpoint.asTool) this.#mcp.registry.addEndpointTool(endpoint);
     this.#endpoints.set(endpoint.path, endpoint);
+  }
+
+  /** The MCP side of the service: its registry of tools, resources and prompts, `sessionCount`, `notifyResourceUpdated(uri)`. */
+  get mcp(): McpHost {
+    return this.#mcp;
+  }
+
+  /** Add an MCP-only tool, in the constructor or while the service runs (connected clients then get list_changed). */
+  addTool<I extends Schema | undefined = undefined, O extends Schema | undefined = undefined>(name: string, handler: ToolHandler<I, O>, options: ToolOptions<I, O> = {}): void {
+    this.#mcp.registry.addTool(name, handler.bind(this) as ToolHandler<I, O>, options);
+  }
+
+  /** Remove a tool; false when there is none by that name. */
+  removeTool(name: string): boolean {
+    return this.#mcp.registry.removeTool(name);
+  }
+
+  /** Add a resource: a fixed URI (`notes://today`) or a URI template (`notes://{id}`). */
+  addResource(uri: string, handler: ResourceHandler, options: ResourceOptions = {}): void {
+    this.#mcp.registry.addResource(uri, handler.bind(this), options);
+  }
+
+  removeResource(uri: string): boolean {
+    return this.#mcp.registry.removeResource(uri);
+  }
+
+  /** Add a prompt, with string arguments given as a z.object. */
+  addPrompt<A extends Schema | undefined = undefined>(name: string, handler: PromptHandler<A>, options: PromptOptions<A> = {}): void {
+    this.#mcp.registry.addPrompt(name, handler.bind(this) as PromptHandler<A>, options);
+  }
+
+  removePrompt(name: string): boolean {
+    return this.#mcp.registry.removePrompt(name);
   }
 
   /** Runs after the server listens and before the status becomes Available. A throw fails the launch. */
@@ -192,12 +242,13 @@ export class Service {
     const url = new URL(this.#url);
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const token = this.options.adminToken ?? process.env[ADMIN_TOKEN_ENV] ?? undefined;
+    const adminPolicy: AdminPolicy = { token: token || undefined, loopbackOnly: () => isLoopbackHost(hostname) };
     this.#app = await buildHttpApp(
       {
         className: this.className,
         endpoints: () => this.#endpoints.values(),
         status: () => this.#status,
-        adminPolicy: { token: token || undefined, loopbackOnly: () => isLoopbackHost(hostname) },
+        adminPolicy,
         openApiInfo: {
           title: this.className,
           ...(this.options.version ? { version: this.options.version } : {}),
@@ -212,6 +263,10 @@ export class Service {
         docs: this.options.docs ?? true,
       },
     );
+    if (this.options.mcp?.enabled !== false) {
+      const facts = { className: this.className, version: this.options.version ?? '0.0.0', options: this.options.mcp ?? {}, bindHost: hostname, adminPolicy };
+      this.#mcp.mount(this.#app, { ...facts, status: () => this.#status });
+    }
     await this.configureApp(this.#app);
     try {
       await this.#app.listen({ host: hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) });
@@ -237,6 +292,7 @@ export class Service {
       throw error;
     }
     this.#status = ServerStatus.Available;
+    this.#mcp.preload();
     this.#app.log.info({ url: this.#url, serverId: this.serverId }, `${this.className} available at ${this.#url}`);
     return this.#url;
   }
@@ -261,6 +317,12 @@ export class Service {
   }
 
   async #close(): Promise<void> {
+    if (!this.#app) {
+      // Never started: nothing to drain and no onStartup whose resources onShutdown would close.
+      this.#status = ServerStatus.Down;
+      for (const listener of this.#downListeners.splice(0)) listener();
+      return;
+    }
     this.#status = ServerStatus.Stopping;
     // Node closes the connections that are idle when close() starts, but a keep-alive connection
     // whose in-flight request finishes later would hold close() open until its keep-alive timeout.
@@ -321,6 +383,16 @@ export class Service {
     }
   }
 }
+
+/**
+ * The type of `Service.for(contract)`: Service's statics with the contract's type. Written out
+ * rather than inferred, because an inferred anonymous class type would carry Service's private
+ * fields, which declaration files (ours and our users') cannot express.
+ */
+export type ServiceBaseFor<K extends AnyContract> = Omit<typeof Service, 'contract' | 'prototype'> & {
+  contract: K;
+  prototype: Service;
+} & (abstract new (options?: ServiceOptions) => Service);
 
 function heartbeatMessage(status: ServerStatus, className: string): string {
   return status === ServerStatus.Available ? `${className} is available.` : `${className} is ${status}.`;
