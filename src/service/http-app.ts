@@ -97,7 +97,7 @@ function toErrorReply(error: unknown, requestId: string, development: boolean): 
   return { status: 500, body };
 }
 
-function requestContext(request: FastifyRequest): RequestContext {
+function requestContext(request: FastifyRequest, reply: FastifyReply): RequestContext {
   let controller: AbortController | undefined;
   return {
     requestId: request.id,
@@ -107,10 +107,10 @@ function requestContext(request: FastifyRequest): RequestContext {
       if (!controller) {
         const made = new AbortController();
         controller = made;
-        request.raw.once('close', () => {
-          if (!request.raw.complete || !request.raw.socket?.writable) made.abort(new Error('The caller went away.'));
+        // The response closes either after it is sent or when the caller hangs up first.
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) made.abort(new Error('The caller went away before the reply.'));
         });
-        request.raw.socket?.once('close', () => made.abort(new Error('The caller went away.')));
       }
       return controller.signal;
     },
@@ -187,7 +187,7 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
     method: endpoint.methods,
     url: `/${endpoint.path}`,
     ...(guard ? { preHandler: guard } : {}),
-    handler: async (request: FastifyRequest, _reply: FastifyReply) => {
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
       if (!endpoint.builtin && host.status() !== 'Available') {
         const status = host.status();
         throw new TaskmeshError(
@@ -197,7 +197,7 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
         );
       }
       const raw = request.method === 'GET' ? request.query : request.body;
-      const result = await invokeEndpoint(endpoint, raw, requestContext(request));
+      const result = await invokeEndpoint(endpoint, raw, requestContext(request, reply));
       return result === undefined ? null : result;
     },
   });

@@ -318,3 +318,37 @@ describe('definitions', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('request context', () => {
+  it('the handler\'s signal fires when the caller hangs up, and not for a completed request', async () => {
+    const wait = task({ name: 'wait', input: z.object({ ms: z.number() }) });
+    const seen: string[] = [];
+    class Waiter extends Service {
+      constructor(o: ServiceOptions) {
+        super(o);
+        this.addEndpoint('wait', async ({ ms }, { signal, requestId }) => {
+          const outcome = await new Promise<string>((resolve) => {
+            const timer = setTimeout(() => resolve('finished'), ms);
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve('aborted');
+            });
+          });
+          seen.push(`${requestId}:${outcome}`);
+          return null;
+        }, { schema: wait });
+      }
+    }
+    const s = await serve(new Waiter(quiet));
+    await post(`${s.url}/wait`, '{"ms":1}', { 'content-type': 'application/json', 'x-request-id': 'quick' });
+    const hangUp = request(`${s.url}/wait`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'impatient' },
+      body: '{"ms":5000}',
+      signal: AbortSignal.timeout(100),
+    });
+    await expect(hangUp).rejects.toThrow();
+    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(['quick:finished', 'impatient:aborted']);
+  });
+});
