@@ -1,0 +1,100 @@
+// What happens to launched services when the launching process goes away. The launcher here is a
+// real script (test/fixtures/launch/launching-script.ts) that defines its service class itself,
+// without exporting it, and launches it at its top level.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ServerStatus, statusAtHost } from '../index.ts';
+import { connect } from '../client/connect.ts';
+import { groupMembers, killGroup, waitFor } from '../../test/helpers/processes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'taskmesh-launch-exit-'));
+const env = { ...process.env, TASKMESH_LOG_DIR: join(dir, 'logs'), TASKMESH_PID_DIR: join(dir, 'pids') };
+
+const groups: number[] = [];
+afterEach(() => {
+  for (const pgid of groups.splice(0)) killGroup(pgid);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Launched {
+  script: ChildProcess;
+  url: string;
+  pid: number;
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** Run the launching script and read the URL and pid of the service it launched. */
+async function runScript(mode: 'end' | 'exit' | 'throw' | 'wait' | 'detached'): Promise<Launched> {
+  const script = spawn(process.execPath, ['test/fixtures/launch/launching-script.ts', mode], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  groups.push(script.pid!);
+  const exit = once(script, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let stderr = '';
+  script.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const lines = createInterface({ input: script.stdout! });
+  const first = await Promise.race([once(lines, 'line').then(([line]) => line as string), exit.then(() => undefined)]);
+  if (!first) throw new Error(`the launching script exited before launching: ${stderr}`);
+  const info = JSON.parse(first) as { url: string; pid: number; ping: { pong: boolean } };
+  groups.push(info.pid);
+  expect(info.ping).toEqual({ pong: true });
+  expect(groupMembers(info.pid)).toEqual([info.pid]);
+  return { script, url: info.url, pid: info.pid, exit };
+}
+
+async function expectStopped(launched: Launched): Promise<void> {
+  await waitFor(() => groupMembers(launched.pid).length === 0, 10_000, 'the launched service to stop');
+  expect(await statusAtHost(launched.url)).toBe(ServerStatus.Down);
+  // It stopped gracefully: its pid file is gone too.
+  expect(readdirSync(join(dir, 'pids'))).toEqual([]);
+}
+
+describe('when the launching process goes away, the services it launched stop', () => {
+  it('when it ends normally', async () => {
+    const launched = await runScript('end');
+    expect(await launched.exit).toEqual([0, null]);
+    await expectStopped(launched);
+  });
+
+  it('when it calls process.exit()', async () => {
+    const launched = await runScript('exit');
+    expect(await launched.exit).toEqual([0, null]);
+    await expectStopped(launched);
+  });
+
+  it('when it dies of an uncaught error', async () => {
+    const launched = await runScript('throw');
+    expect(await launched.exit).toEqual([1, null]);
+    await expectStopped(launched);
+  });
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('on %s, and the launcher still dies of the signal', async (signal) => {
+    const launched = await runScript('wait');
+    launched.script.kill(signal);
+    expect(await launched.exit).toEqual([null, signal]);
+    await expectStopped(launched);
+  });
+
+  it('even when it is killed outright (SIGKILL): the service sees its launcher gone', async () => {
+    const launched = await runScript('wait');
+    launched.script.kill('SIGKILL');
+    expect(await launched.exit).toEqual([null, 'SIGKILL']);
+    await expectStopped(launched);
+  });
+});
+
+describe('detached: true', () => {
+  it('keeps the service running after the launcher has ended', async () => {
+    const launched = await runScript('detached');
+    expect(await launched.exit).toEqual([0, null]);
+    expect(groupMembers(launched.pid)).toEqual([launched.pid]);
+    const cm = await connect(launched.url);
+    expect(await cm.call('ping')).toEqual({ pong: true });
+    await cm.shutdown();
+    await cm.close();
+    await expectStopped(launched);
+  });
+});

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { progressLine } from './progress.ts';
+
+function stream(isTTY: boolean): Writable & { isTTY: boolean; text: string } {
+  const out = new Writable({
+    write(chunk, _encoding, done) {
+      out.text += String(chunk);
+      done();
+    },
+  }) as Writable & { isTTY: boolean; text: string };
+  out.isTTY = isTTY;
+  out.text = '';
+  return out;
+}
+
+describe('progressLine', () => {
+  it('draws a spinner with the label and the time waited on a terminal, and clears it when done', () => {
+    const tty = stream(true);
+    const progress = progressLine('Launching EchoService at http://127.0.0.1:0', true, tty);
+    progress.tick();
+    progress.tick();
+    expect(tty.text).toMatch(/^\r\x1b\[2K⠋ Launching EchoService at http:\/\/127\.0\.0\.1:0 \d+\.\ds\r\x1b\[2K⠙ /);
+    progress.done();
+    expect(tty.text.endsWith('\r\x1b[2K')).toBe(true);
+  });
+
+  it('writes nothing when the stream is not a terminal', () => {
+    const pipe = stream(false);
+    const progress = progressLine('Launching', true, pipe);
+    progress.tick();
+    progress.done();
+    expect(pipe.text).toBe('');
+  });
+
+  it('writes nothing with progress: false, even on a terminal', () => {
+    const tty = stream(true);
+    const progress = progressLine('Launching', false, tty);
+    progress.tick();
+    progress.done();
+    expect(tty.text).toBe('');
+  });
+});
