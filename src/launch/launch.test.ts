@@ -71,7 +71,7 @@ describe('Service.launch', () => {
 
   it('stops the service at the end of an `await using` scope', async () => {
     let pid: number | undefined;
-    let url = '';
+    let url: string;
     {
       await using cm = track(await EchoService.launch(local));
       pid = cm.pid;
