@@ -28,3 +28,7 @@ export {
   type DynamicClient,
   type EndpointMethod,
 } from './client/connection-manager.ts';
+export { Gateway, type GatewayOptions } from './gateway/gateway.ts';
+export { GatewayClient, type AppHandle, type RegisterAppInput } from './gateway/client.ts';
+export { ProxyConnectionManager, type ProxyClient } from './gateway/proxy-connection-manager.ts';
+export { GatewayContract, type AppInfo, type AppHealth } from './gateway/contract.ts';

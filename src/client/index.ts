@@ -13,3 +13,6 @@ export {
 export { task, contract, taskJsonSchema, type Task, type Contract, type TaskInput, type TaskOutput } from '../task.ts';
 export * from '../errors.ts';
 export { ServerStatus, type Heartbeat, type EndpointDetail } from '../protocol.ts';
+export { GatewayClient, type AppHandle, type RegisterAppInput } from '../gateway/client.ts';
+export { ProxyConnectionManager, type ProxyClient } from '../gateway/proxy-connection-manager.ts';
+export { GatewayContract, type AppInfo, type AppHealth } from '../gateway/contract.ts';

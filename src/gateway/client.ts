@@ -19,9 +19,13 @@ import {
 import { APP_NAME_PATTERN, type AppInfo } from './contract.ts';
 
 /** An app reached through the gateway without its contract: any endpoint method, checked against the app's schemas at run time. */
-export type AppHandle = { readonly name: string; readonly url: string } & {
-  readonly [method: string]: (input?: any, options?: CallOptions) => Promise<any>;
-};
+export interface AppHandle {
+  readonly name: string;
+  /** The app's URL at the gateway: `{gateway}/{name}`. */
+  readonly url: string;
+  /** Any endpoint (or built-in) method of the app: `(input?, options?) => Promise<output>`. */
+  readonly [method: string]: any;
+}
 
 /** Property names that libraries probe on any object (promises, JSON, test runners, React, Immutable). */
 const NEVER_APP_NAMES = new Set(['then', 'catch', 'finally', 'toJSON', 'inspect', 'constructor', 'asymmetricMatch', 'nodeType', 'tagName', 'prototype', 'length']);
@@ -79,7 +83,10 @@ class GatewayClientBase extends ClientBase {
    * Register (or replace) an app. Resolves to its client through the gateway: typed when a
    * contract (or a client with one) is given.
    */
-  async registerApp<C extends AnyContract>(app: RegisterAppInput<C> & ({ contract: C } | { client: { url: string; contract: C } }), options?: CallOptions): Promise<Client<C>>;
+  async registerApp<C extends AnyContract>(
+    app: RegisterAppInput<C> & ({ contract: C } | { client: { url: string; contract?: C | undefined } }),
+    options?: CallOptions,
+  ): Promise<Client<C>>;
   async registerApp(app: RegisterAppInput<undefined>, options?: CallOptions): Promise<AppHandle>;
   async registerApp(app: RegisterAppInput<AnyContract | undefined>, options?: CallOptions): Promise<unknown> {
     const url = app.url ?? app.client?.url;
@@ -201,8 +208,12 @@ class GatewayClientBase extends ClientBase {
   }
 }
 
-/** A client of a gateway: its own methods, and a handle for any app name (`gw.app(name, contract)` for a typed one). */
-export type GatewayClient = GatewayClientBase & { readonly [app: string]: AppHandle };
+/**
+ * A client of a gateway: its own methods, and an AppHandle for any other name. The index type is
+ * `any`, as for clients made without a contract, so that `gw.echoer.echo(...)` needs no `!` under
+ * `noUncheckedIndexedAccess`; `gw.app(name, contract)` gives a typed client.
+ */
+export type GatewayClient = GatewayClientBase & { readonly [app: string]: any };
 
 export const GatewayClient = GatewayClientBase as unknown as {
   new (init: ClientInit): GatewayClient;

@@ -17,6 +17,9 @@ import type { AnyContract } from '../task.ts';
 
 const ClientBase: ConnectionManagerClass = ConnectionManager;
 
+/** What wrap() gives: typed by the wrapped client's contract, or any method for a client without one. */
+export type ProxyClient<C extends AnyContract> = AnyContract extends C ? ProxyConnectionManager & DynamicClient : ProxyConnectionManager & ContractMethods<C>;
+
 export class ProxyConnectionManager extends ClientBase {
   /** The gateway the calls go through. */
   readonly gatewayUrl: string;
@@ -36,17 +39,11 @@ export class ProxyConnectionManager extends ClientBase {
    * registered there as `appName`. One heartbeat through the gateway checks the route.
    */
   static wrap<C extends AnyContract>(
-    client: { contract: C },
+    client: { contract?: C | undefined },
     gatewayUrl: string,
     appName: string,
     options?: Omit<ConnectOptions, 'connectionManager'>,
-  ): Promise<ProxyConnectionManager & ContractMethods<C>>;
-  static wrap(
-    client: { contract?: AnyContract | undefined },
-    gatewayUrl: string,
-    appName: string,
-    options?: Omit<ConnectOptions, 'connectionManager'>,
-  ): Promise<ProxyConnectionManager & DynamicClient>;
+  ): Promise<ProxyClient<C>>;
   static async wrap(
     client: { contract?: AnyContract | undefined },
     gatewayUrl: string,

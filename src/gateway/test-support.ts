@@ -101,3 +101,8 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
 }
+
+/** GET a URL and parse its JSON body. */
+export async function getJson(url: string): Promise<any> {
+  return (await fetch(url)).json();
+}

@@ -1,0 +1,238 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../errors.ts';
+import { EchoService } from '../../examples/echo/echo.service.ts';
+import { Gateway } from './gateway.ts';
+import { deadPort, getJson, postJson, startGateway, startUpstream } from './test-support.ts';
+
+let echo: EchoService;
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
+const gateways: Gateway[] = [];
+let dir: string;
+
+beforeAll(async () => {
+  echo = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
+  await echo.start();
+  upstream = await startUpstream();
+  dir = await mkdtemp(join(tmpdir(), 'taskmesh-gateway-'));
+});
+
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.stop()));
+});
+
+afterAll(async () => {
+  await echo?.stop();
+  await upstream?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function gateway(options: ConstructorParameters<typeof Gateway>[0] = {}): Promise<Gateway> {
+  const made = await startGateway(options);
+  gateways.push(made);
+  return made;
+}
+
+async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    await sleep(50);
+  }
+}
+
+describe('register_app', () => {
+  it('registers an app with its URL, health and endpoint schemas', async () => {
+    const gw = await gateway();
+    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'echoer', url: `${echo.url}/` });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ name: 'echoer', url: echo.url, health: { status: 'Available', server_id: echo.serverId } });
+    expect(body.endpoints.echo.input_schema.properties.message).toEqual({ type: 'string' });
+    const list = await getJson(`${gw.url}/list_apps`);
+    expect(Object.keys(list.apps)).toEqual(['echoer']);
+    expect(list.apps.echoer.endpoints.echo.output_schema.required).toEqual(['echoed']);
+  });
+
+  it('replaces an app registered again under the same name', async () => {
+    const gw = await gateway();
+    await postJson(`${gw.url}/register_app`, { name: 'app', url: echo.url });
+    const replaced = await postJson(`${gw.url}/register_app`, { name: 'app', url: upstream.url });
+    expect(replaced.body.url).toBe(upstream.url);
+    const list = await getJson(`${gw.url}/list_apps`);
+    expect(Object.keys(list.apps)).toEqual(['app']);
+    expect(list.apps.app.url).toBe(upstream.url);
+    // Forwarding follows the new URL: the plain upstream answers /inspect, the echo service would 404.
+    const response = await fetch(`${gw.url}/app/inspect`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { url: string }).url).toBe('/inspect');
+  });
+
+  it('registers an app that does not answer yet, as Down', async () => {
+    const gw = await gateway();
+    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'later', url: `http://127.0.0.1:${await deadPort()}` });
+    expect(status).toBe(200);
+    expect(body.health.status).toBe('Down');
+    expect(body.health.message).toContain('ECONNREFUSED');
+    expect(body.endpoints).toEqual({});
+  });
+
+  it('refuses bad names and URLs with 422 and says why', async () => {
+    const gw = await gateway();
+    for (const [input, path] of [
+      [{ name: 'has space', url: echo.url }, 'name'],
+      [{ name: '9starts-with-digit', url: echo.url }, 'name'],
+      [{ name: 'x'.repeat(33), url: echo.url }, 'name'],
+      [{ name: 'ok', url: 'ftp://example.com' }, 'url'],
+      [{ name: 'ok', url: 'http://user:pw@example.com' }, 'url'],
+      [{ name: 'ok', url: 'http://example.com/?q=1' }, 'url'],
+      [{ name: 'ok', url: 'not a url' }, 'url'],
+      [{ name: 'status', url: echo.url }, 'name'],
+      [{ name: 'docs', url: echo.url }, 'name'],
+      [{ name: 'itself', url: gw.url }, 'url'],
+      [{ name: 'itself', url: gw.url.replace('127.0.0.1', 'localhost') }, 'url'],
+    ] as const) {
+      const { status, body } = await postJson(`${gw.url}/register_app`, input);
+      expect(status, JSON.stringify(input)).toBe(422);
+      expect(body.code).toBe(ErrorCodes.INVALID_INPUT);
+      expect(body.issues.map((i: { path: string[] }) => i.path[0])).toContain(path);
+    }
+    expect((await getJson(`${gw.url}/list_apps`)).apps).toEqual({});
+  });
+
+  it('refuses a caller without the token when the gateway is not loopback-only', async () => {
+    const gw = await gateway({ host: '0.0.0.0' });
+    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });
+    expect(status).toBe(401);
+    expect(body.code).toBe(ErrorCodes.UNAUTHORIZED);
+    expect(body.message).toContain('TASKMESH_ADMIN_TOKEN');
+    expect((await postJson(`${gw.url}/unregister_app`, { name: 'echoer' })).status).toBe(401);
+  });
+
+  it('takes the admin token from any caller, and refuses a wrong one', async () => {
+    const gw = await gateway({ host: '0.0.0.0', adminToken: 'gateway-secret' });
+    const input = { name: 'echoer', url: echo.url };
+    expect((await postJson(`${gw.url}/register_app`, input, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await postJson(`${gw.url}/register_app`, input)).status).toBe(401);
+    expect((await postJson(`${gw.url}/register_app`, input, { authorization: 'Bearer gateway-secret' })).status).toBe(200);
+  });
+
+  it('treats a proxied loopback caller as remote', async () => {
+    const gw = await gateway();
+    const { status } = await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url }, { 'x-forwarded-for': '198.51.100.7' });
+    expect(status).toBe(401);
+    expect((await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url })).status).toBe(200);
+  });
+});
+
+describe('unregister_app', () => {
+  it('removes an app; forwarding to it then answers 404', async () => {
+    const gw = await gateway();
+    await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });
+    expect((await postJson(`${gw.url}/echoer/echo`, { message: 'x' })).status).toBe(200);
+    expect(await postJson(`${gw.url}/unregister_app`, { name: 'echoer' })).toMatchObject({ status: 200, body: { removed: 'echoer' } });
+    const after = await postJson(`${gw.url}/echoer/echo`, { message: 'x' });
+    expect(after.status).toBe(404);
+    expect(after.body.code).toBe(ErrorCodes.APP_NOT_REGISTERED);
+  });
+
+  it('answers 404 for an app that is not registered', async () => {
+    const gw = await gateway();
+    const { status, body } = await postJson(`${gw.url}/unregister_app`, { name: 'ghost' });
+    expect(status).toBe(404);
+    expect(body.message).toContain('"ghost"');
+  });
+});
+
+describe('health', () => {
+  it('aggregates the apps heartbeats, keyed by app, with an unreachable one Down', async () => {
+    const gw = await gateway();
+    await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });
+    await postJson(`${gw.url}/register_app`, { name: 'gone', url: `http://127.0.0.1:${await deadPort()}` });
+    await postJson(`${gw.url}/register_app`, { name: 'plain', url: upstream.url });
+    const { heartbeat } = await getJson(`${gw.url}/heartbeat`);
+    expect(heartbeat.status).toBe('Available');
+    expect(heartbeat.server_id).toBe(gw.serverId);
+    expect(heartbeat.details.echoer).toMatchObject({ status: 'Available', server_id: echo.serverId, message: 'EchoService is available.' });
+    expect(heartbeat.details.gone).toMatchObject({ status: 'Down', server_id: null });
+    expect(heartbeat.details.gone.message).toContain('ECONNREFUSED');
+    // Not a taskmesh service: it answers, so it is up, and the message says the health is reachability only.
+    expect(heartbeat.details.plain).toMatchObject({ status: 'Available', server_id: null });
+    expect(heartbeat.details.plain.message).toContain('no taskmesh heartbeat');
+  });
+
+  it('checks apps at the configured interval and notices one going down and coming back', async () => {
+    const app = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
+    const url = await app.start();
+    const gw = await gateway({ healthCheckInterval: 50 });
+    await postJson(`${gw.url}/register_app`, { name: 'flaky', url });
+    const listed = async () => (await getJson(`${gw.url}/list_apps`)).apps.flaky;
+    expect((await listed()).health.status).toBe('Available');
+    await app.stop();
+    const down = await until(listed, (a) => a.health.status === 'Down');
+    expect(down.health.message).toContain('down');
+    const again = new EchoService({ url, logger: false });
+    await again.start();
+    try {
+      const back = await until(listed, (a) => a.health.status === 'Available');
+      // Another process answers now: a new server id, and the endpoints read again.
+      expect(back.health.server_id).toBe(again.serverId);
+      expect(Object.keys(back.endpoints)).toContain('echo');
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+describe('state file', () => {
+  it('restores the registry after a restart', async () => {
+    const stateFile = join(dir, 'restart', 'gateway.json');
+    const first = await gateway({ stateFile });
+    await postJson(`${first.url}/register_app`, { name: 'echoer', url: echo.url });
+    await postJson(`${first.url}/register_app`, { name: 'plain', url: `${upstream.url}/base` });
+    await postJson(`${first.url}/register_app`, { name: 'dropped', url: upstream.url });
+    await postJson(`${first.url}/unregister_app`, { name: 'dropped' });
+    await first.stop();
+    const saved = JSON.parse(await readFile(stateFile, 'utf8'));
+    expect(saved.version).toBe(1);
+    expect(saved.apps.map((a: { name: string; url: string }) => [a.name, a.url])).toEqual([
+      ['echoer', echo.url],
+      ['plain', `${upstream.url}/base`],
+    ]);
+
+    const second = await gateway({ stateFile });
+    expect(Object.keys((await getJson(`${second.url}/list_apps`)).apps)).toEqual(['echoer', 'plain']);
+    expect((await postJson(`${second.url}/echoer/echo`, { message: 'after restart' })).body).toEqual({ echoed: 'after restart' });
+    expect((await getJson(`${second.url}/plain/inspect`)).url).toBe('/base/inspect');
+    // Health and endpoints are learned again from the apps themselves.
+    const restored = await until(
+      async () => (await getJson(`${second.url}/list_apps`)).apps.echoer,
+      (a) => a.health.status === 'Available',
+    );
+    expect(Object.keys(restored.endpoints)).toContain('echo');
+  });
+
+  it('refuses to start on a corrupt state file, naming it', async () => {
+    const stateFile = join(dir, 'corrupt.json');
+    await writeFile(stateFile, '{"version": 1, "apps": [{"name": "x"');
+    const gw = new Gateway({ host: '127.0.0.1', port: 0, logger: false, stateFile });
+    await expect(gw.start()).rejects.toMatchObject({ code: ErrorCodes.CONFIG, message: expect.stringContaining(stateFile) });
+    await writeFile(stateFile, JSON.stringify({ version: 1, apps: [{ name: 'bad name', url: 'http://x' }] }));
+    const again = new Gateway({ host: '127.0.0.1', port: 0, logger: false, stateFile });
+    await expect(again.start()).rejects.toMatchObject({ message: expect.stringContaining('not a taskmesh gateway state') });
+  });
+
+  it('fails a registration it cannot save, and keeps the registry as it was', async () => {
+    const stateFile = join(dir, 'unwritable', 'gateway.json');
+    const gw = await gateway({ stateFile });
+    // A non-empty folder where the file should go: the rename onto it fails.
+    await mkdir(join(stateFile, 'blocker'), { recursive: true });
+    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });
+    expect(status).toBe(500);
+    expect(body.code).toBe(ErrorCodes.CONFIG);
+    expect(body.message).toContain(stateFile);
+    expect((await getJson(`${gw.url}/list_apps`)).apps).toEqual({});
+  });
+});
