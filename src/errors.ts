@@ -38,6 +38,10 @@ export const ErrorCodes = {
   HANDLER_FAILED: 'TASKMESH_HANDLER_FAILED',
   /** The service is stopping and takes no new work. */
   STOPPING: 'TASKMESH_STOPPING',
+  /** An MCP request came with a Host or Origin header the service does not allow (DNS rebinding protection). */
+  MCP_FORBIDDEN_ORIGIN: 'TASKMESH_MCP_FORBIDDEN_ORIGIN',
+  /** An MCP session id that is malformed, forged, expired or terminated. */
+  MCP_SESSION: 'TASKMESH_MCP_SESSION',
   /** A launched service did not come up: its process failed or exited early, or it did not answer in time. */
   LAUNCH_FAILED: 'TASKMESH_LAUNCH_FAILED',
   /** A gateway has no app registered under that name (404). */

@@ -1,0 +1,56 @@
+/**
+ * A connected MCP client (the official SDK's `Client`) of a taskmesh service. Imports only the
+ * client SDK, so that `cm.mcpClient` can load it on first use without any server code.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { ClientCapabilities, ClientOptions, Implementation } from '@modelcontextprotocol/client';
+import { ServiceUnreachableError } from '../errors.ts';
+import { ADMIN_TOKEN_ENV } from '../protocol.ts';
+import { mcpUrl } from './path.ts';
+
+export interface McpConnectOptions {
+  /** The name and version the client announces; `taskmesh` by default. */
+  clientInfo?: Implementation;
+  /**
+   * The protocol era: `'auto'` (the default) speaks 2026-07-28 with a server that does, as every
+   * taskmesh service does, and 2025-era otherwise; `'legacy'` opens a 2025-era session; `{ pin }`
+   * insists on one version.
+   */
+  protocol?: 'auto' | 'legacy' | { pin: string };
+  capabilities?: ClientCapabilities;
+  /** Sent as `Authorization: Bearer` (admin-scoped tools need it); defaults to TASKMESH_ADMIN_TOKEN. */
+  token?: string | undefined;
+  /** Any other option of the SDK's Client (listChanged handlers, timeouts, ...). */
+  clientOptions?: ClientOptions;
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** The network error code somewhere in an error's cause chain, if any. */
+function networkCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+/** Connect to the MCP endpoint of the service at `serviceUrl` (its base URL, not the MCP path). */
+export async function connectMcp(serviceUrl: string, options: McpConnectOptions = {}): Promise<Client> {
+  const url = mcpUrl(serviceUrl);
+  const token = options.token ?? process.env[ADMIN_TOKEN_ENV];
+  const client = new Client(options.clientInfo ?? { name: 'taskmesh', version: '1' }, {
+    ...options.clientOptions,
+    ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+    versionNegotiation: { mode: options.protocol ?? 'auto' },
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {});
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await client.close().catch(() => {});
+    const code = networkCode(error);
+    if (code) throw new ServiceUnreachableError(url, Object.assign(new Error(code), { code }));
+    throw error;
+  }
+  return client;
+}

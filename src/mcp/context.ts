@@ -1,0 +1,68 @@
+/**
+ * What an MCP handler (a tool, a resource, a prompt) gets besides its input. The transport that
+ * received the call (an HTTP request, a session stream, stdio) puts its request id, logger and
+ * caller facts into an AsyncLocalStorage frame before it hands the message to the SDK, so the
+ * handlers find them without the SDK having to carry them through.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { ServerContext } from '@modelcontextprotocol/server';
+import type { RequestContext } from '../service/endpoint.ts';
+
+type Logger = RequestContext['log'];
+
+/** Facts about the caller, set by the transport that received the MCP message. */
+export interface CallOrigin {
+  requestId: string;
+  log: Logger;
+  /** May the caller use admin-scoped tools (the same rule as for admin HTTP endpoints)? */
+  isAdmin: () => boolean;
+}
+
+const origins = new AsyncLocalStorage<CallOrigin>();
+
+/** Run `fn` with `origin` as the caller of every MCP handler it starts. */
+export function withCallOrigin<T>(origin: CallOrigin, fn: () => T): T {
+  return origins.run(origin, fn);
+}
+
+/** The caller of the current MCP handler; a fresh request id and the fallback logger when no transport set one. */
+export function currentCallOrigin(fallbackLog: Logger): CallOrigin {
+  return origins.getStore() ?? { requestId: randomUUID(), log: fallbackLog, isAdmin: () => true };
+}
+
+/**
+ * The context of a tool, resource or prompt handler: the service's request context (request id,
+ * logger, abort signal) plus the MCP request. An `asTool` endpoint gets the same object, so its
+ * handler can tell an MCP call (`'mcp' in context`) from an HTTP one.
+ */
+export interface McpContext extends RequestContext {
+  /**
+   * The SDK's context of this request: `mcp.mcpReq.log(level, data)` sends a log message to the
+   * client, `mcp.mcpReq.elicitInput(...)` and `mcp.mcpReq.requestSampling(...)` ask the client
+   * (2025-era sessions), `mcp.mcpReq.notify(...)` sends any related notification,
+   * `mcp.sessionId` names the 2025-era session, and `mcp.http?.closeSSE?.()` ends the
+   * response stream early so that the client resumes it (SEP-1699).
+   */
+  mcp: ServerContext;
+  /** Report progress to a caller that asked for it (it sent a progressToken); a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}
+
+export function mcpContext(sdk: ServerContext, fallbackLog: Logger): McpContext {
+  const origin = currentCallOrigin(fallbackLog);
+  const progressToken = sdk.mcpReq._meta?.progressToken;
+  return {
+    requestId: origin.requestId,
+    log: origin.log,
+    signal: sdk.mcpReq.signal,
+    mcp: sdk,
+    progress: (progress, total, message) =>
+      progressToken === undefined
+        ? Promise.resolve()
+        : sdk.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
+          }),
+  };
+}

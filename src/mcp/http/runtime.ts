@@ -1,0 +1,117 @@
+/**
+ * Serving MCP over HTTP, both protocol eras on one path:
+ *
+ * - 2026-07-28 requests (per-request `_meta` envelope) go to the SDK's `createMcpHandler`, with a
+ *   server per request and `subscriptions/listen` streams fed by the service's event bus;
+ * - a 2025-era `initialize`, and every request carrying an `Mcp-Session-Id`, go to the sessions;
+ * - other 2025-era requests (no session) go to one long-lived server (`StatelessServing`).
+ *
+ * Loaded on the first MCP request (or just after the service starts), so that the SDK does not
+ * slow down a service's start.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { withCallOrigin, type CallOrigin } from '../context.ts';
+import type { McpBus } from '../events.ts';
+import { createMcpServer, type McpServerSpec } from '../server.ts';
+import { hijack, sendRpcError } from './replies.ts';
+import { SessionStore, type SessionSettings } from './sessions.ts';
+import { StatelessServing } from './stateless.ts';
+
+export interface RuntimeSettings {
+  spec: Omit<McpServerSpec, 'subscriptions'>;
+  bus: McpBus;
+  sessions: Omit<SessionSettings, 'publishClosed' | 'onError'>;
+  onError: (error: Error) => void;
+}
+
+type NodeHandler = ReturnType<typeof toNodeHandler>;
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function echoableId(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+export class McpHttpRuntime {
+  readonly #sessions: SessionStore;
+  readonly #stateless: StatelessServing;
+  readonly #modern: ReturnType<typeof createMcpHandler>;
+  readonly #modernNode: NodeHandler;
+  readonly #batchNode: NodeHandler;
+  readonly #unsubscribe: () => void;
+
+  private constructor(sessions: SessionStore, stateless: StatelessServing, modern: ReturnType<typeof createMcpHandler>, batch: NodeHandler, unsubscribe: () => void) {
+    this.#sessions = sessions;
+    this.#stateless = stateless;
+    this.#modern = modern;
+    this.#modernNode = toNodeHandler(modern);
+    this.#batchNode = batch;
+    this.#unsubscribe = unsubscribe;
+  }
+
+  static async create(settings: RuntimeSettings): Promise<McpHttpRuntime> {
+    const { bus, onError } = settings;
+    let sessions: SessionStore | undefined = undefined;
+    const spec: McpServerSpec = { ...settings.spec, subscriptions: (id) => sessions?.subscriptionsOf(id) };
+    const factory = () => createMcpServer(spec);
+    sessions = new SessionStore(factory, { ...settings.sessions, onError, publishClosed: (id, until) => bus.publishSessionClosed(id, until) });
+    const store = sessions;
+    const unsubscribe = bus.subscribe((event) => store.broadcast(event));
+    bus.onSessionClosed((id, until) => store.ended(id, until));
+    const stateless = await StatelessServing.start(factory());
+    const modern = createMcpHandler(factory, { legacy: 'reject', bus, onerror: onError });
+    const batch = toNodeHandler({ fetch: legacyStatelessFallback(factory, onError) });
+    return new McpHttpRuntime(store, stateless, modern, batch, unsubscribe);
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  handle(request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<unknown> | unknown {
+    const sessionId = header(request, 'mcp-session-id');
+    if (request.method !== 'POST') {
+      if (sessionId !== undefined) return this.#sessions.serve(request, reply, origin, sessionId);
+      return sendRpcError(reply, 405, -32000, `Method not allowed: ${request.method} needs an Mcp-Session-Id (a 2025-era session, opened with initialize); 2026-07-28 clients POST, and listen with subscriptions/listen.`);
+    }
+    const body = request.body;
+    if (body === undefined) return sendRpcError(reply, 400, -32700, 'Parse error: the request body is empty; send a JSON-RPC message.');
+    if (sessionId !== undefined) return this.#sessions.serve(request, reply, origin, sessionId);
+    const outcome = classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: header(request, 'mcp-protocol-version'),
+      mcpMethodHeader: header(request, 'mcp-method'),
+      mcpNameHeader: header(request, 'mcp-name'),
+      body,
+    });
+    switch (outcome.kind) {
+      case 'modern':
+        return this.#viaNode(this.#modernNode, request, reply, origin);
+      case 'reject':
+        return sendRpcError(reply, outcome.httpStatus, outcome.code, outcome.message, outcome.data, echoableId(body));
+      case 'legacy':
+        if (outcome.reason === 'initialize') return this.#sessions.open(request, reply, origin, (body as { params?: Record<string, unknown> }).params ?? {});
+        if (isJSONRPCRequest(body)) return this.#stateless.handle(request, reply, body, origin);
+        // A batch (2025-03-26) is rare enough for the SDK's per-request serving.
+        if (Array.isArray(body)) return this.#viaNode(this.#batchNode, request, reply, origin);
+        // Notifications and responses without a session have nobody to go to.
+        return reply.code(202).send();
+    }
+  }
+
+  async #viaNode(handler: NodeHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
+    const raw = hijack(request, reply);
+    await withCallOrigin(origin, () => handler(request.raw, raw, request.body));
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    await Promise.allSettled([this.#sessions.closeAll(), this.#modern.close(), this.#stateless.close()]);
+  }
+}
