@@ -16,6 +16,7 @@ import {
 import { methodNameFor, toIssues, type AnyContract, type AnyTask, type Schema, type TaskInput, type TaskOutput } from '../task.ts';
 import { acquirePool, releasePool, sendJson } from './http.ts';
 import type { Pool } from 'undici';
+import type { Client as McpClient } from '@modelcontextprotocol/client';
 
 export interface CallOptions {
   /** Check the input against the schema before sending (default true). */
@@ -83,6 +84,7 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   readonly #timeout: number;
   readonly #shutdownOnDispose: boolean;
   #closed = false;
+  #mcpClient: Promise<McpClient> | undefined;
 
   constructor(init: ClientInit) {
     const url = new URL(init.url);
@@ -220,9 +222,26 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     }
   }
 
+  /**
+   * An MCP client (the official SDK's `Client`) of the same service, connected on first use and
+   * closed with this client: `const mcp = await cm.mcpClient`. The MCP SDK is loaded only then.
+   */
+  get mcpClient(): Promise<McpClient> {
+    this.#mcpClient ??= import('../mcp/client.ts')
+      .then(({ connectMcp }) => connectMcp(this.url, { token: this.#token }))
+      .catch((error: unknown) => {
+        this.#mcpClient = undefined;
+        throw error;
+      });
+    return this.#mcpClient;
+  }
+
   /** Release the connection pool (and, for launched services, shut the service down). */
   async close(): Promise<void> {
     if (this.#closed) return;
+    const mcp = this.#mcpClient;
+    this.#mcpClient = undefined;
+    if (mcp) await (await mcp.catch(() => undefined))?.close();
     if (this.#shutdownOnDispose) {
       await this.shutdown({ block: true }).catch((error) => {
         if (!(error instanceof ServiceUnreachableError)) throw error;
