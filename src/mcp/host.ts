@@ -77,7 +77,7 @@ export class McpHost {
   }
 
   /** The event bus of a serving service; made on first use (by mount or by stdio serving). */
-  bus(log: Log, options: McpOptions): McpBus {
+  bus(log: Pick<Log, 'warn'>, options: McpOptions): McpBus {
     if (!this.#bus) {
       const bus = new McpBus({ external: options.events, onError: (error) => log.warn({ err: error }, `MCP event delivery failed: ${error.message}`) });
       this.#bus = bus;

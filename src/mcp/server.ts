@@ -5,7 +5,7 @@
  * stateless path and stdio alike.
  */
 import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server, UriTemplate, isCallToolResult } from '@modelcontextprotocol/server';
-import type { CallToolResult, CompleteResult, Implementation, ServerCapabilities, ServerContext } from '@modelcontextprotocol/server';
+import type { CallToolResult, CompleteResult, Implementation, ServerCapabilities, ServerContext, ServerEvent } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import { ErrorCodes, InvalidInputError, formatIssues } from '../errors.ts';
 import { ServerStatus } from '../protocol.ts';
@@ -57,6 +57,23 @@ export function createMcpServer(spec: McpServerSpec): Server {
   server.setRequestHandler('prompts/get', handlers.getPrompt);
   server.setRequestHandler('completion/complete', handlers.complete);
   return server;
+}
+
+/**
+ * Send a change event to the client of a connection-bound server (a 2025-era session, stdio): list
+ * changes always, a resource update only when the client subscribed to that resource.
+ */
+export function notifyServer(server: Server, event: ServerEvent, subscriptions: ReadonlySet<string>): Promise<void> | undefined {
+  switch (event.kind) {
+    case 'tools_list_changed':
+      return server.sendToolListChanged();
+    case 'prompts_list_changed':
+      return server.sendPromptListChanged();
+    case 'resources_list_changed':
+      return server.sendResourceListChanged();
+    case 'resource_updated':
+      return subscriptions.has(event.uri) ? server.sendResourceUpdated({ uri: event.uri }) : undefined;
+  }
 }
 
 const templateMatchers = new WeakMap<ResourceDefinition, UriTemplate>();

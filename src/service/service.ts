@@ -20,6 +20,7 @@ import { mcpHelpers, type McpClassHelpers } from '../mcp/helpers.ts';
 import type { PromptHandler, PromptOptions } from '../mcp/prompt.ts';
 import type { ResourceHandler, ResourceOptions } from '../mcp/resource.ts';
 import type { ToolHandler, ToolOptions } from '../mcp/tool.ts';
+import type { StdioStreams } from '../mcp/stdio.ts';
 import type { AdminPolicy } from './admin.ts';
 import { buildHttpApp, type LoggerOption } from './http-app.ts';
 
@@ -223,6 +224,30 @@ export class Service {
     return this.#mcp.registry.removePrompt(name);
   }
 
+  /**
+   * Serve the MCP tools, resources and prompts over stdin/stdout instead of HTTP (for desktop
+   * clients; `taskmesh mcp stdio` does this): run onStartup, serve until the input ends or stop()
+   * is called, then stop.
+   */
+  async serveStdio(streams?: StdioStreams): Promise<void> {
+    if (this.#app || this.#status !== ServerStatus.Launching) throw new DefinitionError(`${this.className} is already serving; serve it once, over HTTP or over stdio.`);
+    const { serveMcpStdio } = await import('../mcp/stdio.ts');
+    try {
+      await this.onStartup();
+    } catch (error) {
+      this.#status = ServerStatus.FailedToLaunch;
+      throw error;
+    }
+    this.#status = ServerStatus.Available;
+    const { logger } = this.options;
+    const logLevel = logger === false ? 'silent' : typeof logger === 'object' ? logger.level : undefined;
+    const facts = { className: this.className, version: this.options.version ?? '0.0.0', options: this.options.mcp ?? {}, logLevel };
+    const serving = serveMcpStdio(this.#mcp, { ...facts, status: () => this.#status }, streams);
+    await Promise.race([serving.done, this.whenDown()]);
+    await serving.close();
+    await this.stop();
+  }
+
   /** Runs after the server listens and before the status becomes Available. A throw fails the launch. */
   async onStartup(): Promise<void> {}
 
@@ -317,8 +342,8 @@ export class Service {
   }
 
   async #close(): Promise<void> {
-    if (!this.#app) {
-      // Never started: nothing to drain and no onStartup whose resources onShutdown would close.
+    if (!this.#app && this.#status === ServerStatus.Launching) {
+      // Never started (over HTTP or stdio): nothing to drain and no onStartup whose resources onShutdown would close.
       this.#status = ServerStatus.Down;
       for (const listener of this.#downListeners.splice(0)) listener();
       return;

@@ -11,6 +11,7 @@ import type { EventStore, JSONRPCMessage, Server, ServerEvent } from '@modelcont
 import { toWebRequest } from '@modelcontextprotocol/node';
 import { ErrorCodes } from '../../errors.ts';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
+import { notifyServer } from '../server.ts';
 import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
 import { hijack, sendRpcError, writeWebResponse } from './replies.ts';
 
@@ -113,17 +114,7 @@ export class SessionStore {
   /** Pass a change event to the sessions of this process (their GET streams). */
   broadcast(event: ServerEvent): void {
     for (const { server, subscriptions } of this.#sessions.values()) {
-      const sent =
-        event.kind === 'tools_list_changed'
-          ? server.sendToolListChanged()
-          : event.kind === 'prompts_list_changed'
-            ? server.sendPromptListChanged()
-            : event.kind === 'resources_list_changed'
-              ? server.sendResourceListChanged()
-              : subscriptions.has(event.uri)
-                ? server.sendResourceUpdated({ uri: event.uri })
-                : undefined;
-      sent?.catch((error: unknown) => this.#settings.onError(error as Error));
+      notifyServer(server, event, subscriptions)?.catch((error: unknown) => this.#settings.onError(error as Error));
     }
   }
 
