@@ -18,6 +18,15 @@ export { ServerStatus, builtinTasks, type Heartbeat, type EndpointDetail } from 
 export { Service, type ServiceOptions } from './service/service.ts';
 export type { EndpointHandler, EndpointOptions, EndpointScope, HttpMethod, RequestContext } from './service/endpoint.ts';
 export { connect, statusAtHost, type ConnectOptions } from './client/connect.ts';
+export type { McpContext } from './mcp/context.ts';
+export type { McpHost, McpOptions } from './mcp/host.ts';
+export type { McpClassHelpers } from './mcp/helpers.ts';
+export type { McpConnectOptions } from './mcp/client.ts';
+export type { ToolHandler, ToolOptions } from './mcp/tool.ts';
+export type { CompleteFn, ResourceBody, ResourceHandler, ResourceOptions } from './mcp/resource.ts';
+export type { PromptBody, PromptHandler, PromptOptions } from './mcp/prompt.ts';
+export type { StdioStreams } from './mcp/stdio.ts';
+export { mcpUrl } from './mcp/path.ts';
 export {
   ConnectionManager,
   type CallOptions,
