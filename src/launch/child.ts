@@ -18,8 +18,11 @@ async function serveOne(spec: LaunchSpec): Promise<void> {
       void service.stop();
     });
   }
-  // The launcher is gone (even killed outright): an attached service goes with it.
-  if (!spec.detached) process.on('disconnect', () => void service.stop());
+  // The launcher is gone (even killed outright, even while the service was starting): an attached service goes with it.
+  if (!spec.detached) {
+    if (process.connected) process.on('disconnect', () => void service.stop());
+    else void service.stop();
+  }
   await service.whenDown();
   process.exit(0);
 }

@@ -104,9 +104,8 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('info', `stopping all workers: ${why}`);
-    for (const worker of Object.values(cluster.workers ?? {})) {
-      if (worker?.isConnected()) worker.send({ type: 'stop' } satisfies PrimaryMessage);
-    }
+    // SIGTERM: a serving worker drains and stops; one still starting has nothing to drain and just ends.
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     setTimeout(() => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
     }, STOP_GRACE_MS).unref();
@@ -120,29 +119,23 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
   };
 
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stopGroup(`${signal} received`));
-  if (!spec.detached) process.on('disconnect', () => stopGroup('the launching process went away'));
   for (let i = 0; i < spec.numWorkers; i++) fork();
+  if (!spec.detached) {
+    if (process.connected) process.on('disconnect', () => stopGroup('the launching process went away'));
+    else stopGroup('the launching process went away');
+  }
 }
 
-/** A cluster worker: serve, and answer the primary's stop; a shutdown through the endpoint stops the group. */
+/** A cluster worker: serve until signalled; a shutdown through its endpoint stops the whole group. */
 export function runWorker(): void {
   process.once('message', (message: unknown) => {
     if (!isMessage<PrimaryMessage>(message) || message.type !== 'spec') return;
     startService(message.spec, { serverId: message.serverId, writePidFile: false }).then(
       ({ service, url }) => {
         process.send?.({ type: 'ready', url, serverId: service.serverId, pid: process.pid } satisfies WorkerMessage);
-        let toldToStop = false;
-        process.on('message', (m: unknown) => {
-          if (isMessage<PrimaryMessage>(m) && m.type === 'stop') {
-            toldToStop = true;
-            void service.stop();
-          }
-        });
         for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void service.stop());
-        void service.whenDown().then(() => {
-          if (toldToStop) process.exit(0);
-          else sendThen({ type: 'group-shutdown' } satisfies WorkerMessage, () => process.exit(0));
-        });
+        // However it went down, tell the primary; when the group is already stopping it ignores this.
+        void service.whenDown().then(() => sendThen({ type: 'group-shutdown' } satisfies WorkerMessage, () => process.exit(0)));
       },
       (error: unknown) => sendThen(failureMessage(error), () => process.exit(1)),
     );

@@ -95,6 +95,26 @@ async function run(target: Target, options: Record<string, unknown>): Promise<un
   };
   const request: SpawnRequest = { spec, label: target.label, logFile: files.logFile, block, timeout: opts.timeout ?? DEFAULT_TIMEOUT_MS, progress: opts.progress ?? true };
   const spawned = spawnService(request);
+  // A blocking launcher stands for the service from the start: Ctrl-C stops it, even while it starts.
+  const forwarding = block ? forwardSignals(spawned) : undefined;
+  try {
+    return await finishLaunch(target, opts, request, spawned, token, forwarding);
+  } finally {
+    forwarding?.stop();
+  }
+}
+
+async function finishLaunch(
+  target: Target,
+  opts: LaunchOptions,
+  request: SpawnRequest,
+  spawned: SpawnedProcess,
+  token: string | undefined,
+  forwarding: Forwarding | undefined,
+): Promise<unknown> {
+  const { detached } = request.spec;
+  const { block } = request;
+  const files = { logFile: request.logFile, pidFile: request.spec.pidFile };
   if (opts.waitForLaunch === false && !block) {
     await release(spawned, detached);
     return undefined;
@@ -114,9 +134,16 @@ async function run(target: Target, options: Record<string, unknown>): Promise<un
     const exit = await stopGroup(spawned, request, 0);
     throw launchError(request, 'verify', `it reported serving at ${ready.url}, but does not answer there (${(error as Error).message})`, exit, error);
   }
+  try {
+    opts.onReady?.({ url: ready.url, pid: ready.pid, serverId: ready.serverId, logFile: files.logFile, pidFile: files.pidFile });
+  } catch (error) {
+    await client.close().catch(() => {});
+    await stopGroup(spawned, request, 0);
+    throw error;
+  }
   if (block) {
     await client.close();
-    await blockUntilStopped(spawned, request, ready.url);
+    await untilStopped(spawned, request, ready.url, forwarding);
     return undefined;
   }
   await release(spawned, detached);
@@ -152,24 +179,37 @@ async function release(spawned: SpawnedProcess, detached: boolean): Promise<void
   child.unref();
 }
 
+interface Forwarding {
+  /** How many signals were passed on to the service. */
+  readonly count: number;
+  stop(): void;
+}
+
 /**
- * `block: true`: wait until the service stops. Ctrl-C (or SIGTERM) asks it to stop gracefully;
- * a second one kills it.
+ * `block: true`: SIGINT, SIGTERM and SIGHUP of the launcher ask the service to stop gracefully; a
+ * second one kills it.
  */
-async function blockUntilStopped(spawned: SpawnedProcess, request: SpawnRequest, url: string): Promise<void> {
-  let signals = 0;
+function forwardSignals(spawned: SpawnedProcess): Forwarding {
+  let count = 0;
   const forward = (): void => {
-    signals += 1;
-    signalGroup(spawned.pid, signals === 1 ? 'SIGTERM' : 'SIGKILL');
+    count += 1;
+    signalGroup(spawned.pid, count === 1 ? 'SIGTERM' : 'SIGKILL');
   };
   const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const name of names) process.on(name, forward);
-  let exit: Exit;
-  try {
-    exit = await spawned.exited;
-  } finally {
-    for (const name of names) process.off(name, forward);
-  }
-  if (exit.code === 0 || (signals > 0 && exit.signal !== null)) return;
+  return {
+    get count() {
+      return count;
+    },
+    stop() {
+      for (const name of names) process.off(name, forward);
+    },
+  };
+}
+
+/** `block: true`: wait until the service stops; an end the launcher did not ask for is an error. */
+async function untilStopped(spawned: SpawnedProcess, request: SpawnRequest, url: string, forwarding: Forwarding | undefined): Promise<void> {
+  const exit: Exit = await spawned.exited;
+  if (exit.code === 0 || (exit.signal !== null && (forwarding?.count ?? 0) > 0)) return;
   throw failedService(`${request.label} at ${url} stopped unexpectedly.`, request, 'exit', { ...exit, pid: spawned.pid });
 }

@@ -38,7 +38,7 @@ export type WorkerMessage =
   /** A worker's service went Down (its shutdown endpoint was called): stop the whole group. */
   | { type: 'group-shutdown' };
 
-export type PrimaryMessage = { type: 'spec'; spec: LaunchSpec; serverId: string } | { type: 'stop' };
+export type PrimaryMessage = { type: 'spec'; spec: LaunchSpec; serverId: string };
 
 /** Set in the environment of cluster workers, which run the same entry as the primary. */
 export const WORKER_ROLE_ENV = 'TASKMESH_LAUNCH_ROLE';

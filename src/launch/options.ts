@@ -29,6 +29,18 @@ export interface LaunchOptions extends UrlParts {
   adminToken?: string;
   /** Where the service writes its pid; a new file in `settings().pidDir` (TASKMESH_PID_DIR) by default. */
   pidFile?: string;
+  /** Called once the service answers, before launch() resolves: with `block: true`, the way to learn its URL. */
+  onReady?: (service: LaunchedService) => void;
+}
+
+/** Where a launched service serves, and its files. */
+export interface LaunchedService {
+  url: string;
+  /** The service's process (the cluster primary with workers), leader of its process group. */
+  pid: number;
+  serverId: string;
+  logFile: string;
+  pidFile: string;
 }
 
 type InitOf<S> = S extends abstract new (...args: infer A) => unknown ? NonNullable<A[0]> : Record<string, unknown>;
@@ -36,7 +48,7 @@ type InitOf<S> = S extends abstract new (...args: infer A) => unknown ? NonNulla
 /** launch() options of a service class: the launch options plus its constructor's options. */
 export type LaunchOptionsFor<S> = LaunchOptions & ([InitOf<S>] extends [never] ? unknown : Omit<InitOf<S>, keyof LaunchOptions>);
 
-const launchKeys = ['url', 'host', 'port', 'block', 'numWorkers', 'waitForLaunch', 'timeout', 'progress', 'detached', 'logDir', 'logFile', 'adminToken', 'pidFile'] as const;
+const launchKeys = ['url', 'host', 'port', 'block', 'numWorkers', 'waitForLaunch', 'timeout', 'progress', 'detached', 'logDir', 'logFile', 'adminToken', 'pidFile', 'onReady'] as const;
 
 export type LaunchKey = (typeof launchKeys)[number];
 
@@ -55,7 +67,8 @@ export function splitLaunchOptions(options: Record<string, unknown>): { launch: 
 }
 
 function checkLaunchOptions(options: LaunchOptions): void {
-  const { numWorkers, timeout } = options;
+  const { numWorkers, timeout, onReady } = options;
+  if (onReady !== undefined && typeof onReady !== 'function') throw new ConfigError('onReady must be a function.');
   if (numWorkers !== undefined && (!Number.isInteger(numWorkers) || numWorkers < 1)) {
     throw new ConfigError(`numWorkers must be a whole number of at least 1, got ${String(numWorkers)}.`);
   }

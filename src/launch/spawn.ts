@@ -196,7 +196,13 @@ export function failedService(lead: string, request: SpawnRequest, stage: Launch
   const tail = tailOf(request.logFile);
   const pid = exit.pid !== undefined && exit.pid > 0 ? ` (pid ${exit.pid})` : '';
   const how = exit.signal ? `was killed by ${exit.signal}` : exit.code === null ? 'did not start' : `exited with code ${exit.code}`;
-  const message = `${lead} Its process${pid} ${how}.` + (tail ? `\nLast lines of its log (${request.logFile}):\n${tail}` : `\nIts log file (${request.logFile}) is empty.`);
+  // With `block`, its output is already on the terminal, right above this message.
+  const where = request.block
+    ? ` Its output is above, and in ${request.logFile}.`
+    : tail
+      ? `\nLast lines of its log (${request.logFile}):\n${tail}`
+      : `\nIts log file (${request.logFile}) is empty.`;
+  const message = `${lead} Its process${pid} ${how}.${where}`;
   return new LaunchError(message, {
     stage,
     pid: exit.pid,

@@ -3,7 +3,7 @@ import { launch } from '../../launch/launch.ts';
 import type { LaunchedService } from '../../launch/options.ts';
 import { ADMIN_TOKEN_ENV } from '../../protocol.ts';
 import { ExitCode, type CliCommand, type CliIo } from '../command.ts';
-import { fail, parseCommandArgs, UsageError, wholeNumber, writeJson } from '../support.ts';
+import { fail, parseCommandArgs, UsageError, wholeNumber } from '../support.ts';
 
 const usage = `Usage: taskmesh launch <module>[#Export] [--host HOST] [--port PORT] [--url URL] [--workers N]
                        [--detach] [--timeout MS] [--log-dir DIR] [--json]
@@ -22,7 +22,7 @@ service answers and leaves it running; stop it with \`taskmesh shutdown <url>\`.
   --detach        return once it answers, and leave it running
   --timeout MS    how long to wait for it to answer (default 60000)
   --log-dir DIR   folder of its log file (default: TASKMESH_LOG_DIR, or ~/.cache/taskmesh/logs)
-  --json          print where it serves (url, pid, serverId, logFile, pidFile) as JSON
+  --json          print where it serves (url, pid, serverId, logFile, pidFile) as one JSON line
 
 The admin token of the service comes from ${ADMIN_TOKEN_ENV}.
 
@@ -38,6 +38,7 @@ export const launchCommand: CliCommand = {
     let target: string;
     let options: Parameters<typeof launch>[1] & object;
     let json: boolean;
+    let served = false;
     try {
       const { values, positionals } = parseCommandArgs(args, {
         host: { type: 'string' },
@@ -65,7 +66,9 @@ export const launchCommand: CliCommand = {
         block: !values.detach,
         progress: !json,
         onReady: (service: LaunchedService) => {
-          if (json) writeJson(io, service);
+          served = true;
+          // One line, so that a script can read it while the service keeps logging.
+          if (json) io.stdout.write(`${JSON.stringify(service)}\n`);
           else {
             const how = values.detach ? `Stop it with: taskmesh shutdown ${service.url}` : 'Ctrl-C stops it.';
             io.stdout.write(`${target} serves at ${service.url} (pid ${service.pid}; log: ${service.logFile}). ${how}\n`);
@@ -81,6 +84,11 @@ export const launchCommand: CliCommand = {
       await client?.close();
       return ExitCode.Ok;
     } catch (error) {
+      // After it served, a failure is the service's own end, not a failed launch.
+      if (served) {
+        io.stderr.write(`taskmesh launch: ${(error as Error).message}\n`);
+        return ExitCode.Failure;
+      }
       return fail(io, launchCommand, error, ExitCode.LaunchFailed);
     }
   },
