@@ -6,12 +6,22 @@ import { readFileSync } from 'node:fs';
 import { ExitCode, type CliCommand, type CliIo } from './command.ts';
 import { callCommand } from './commands/call.ts';
 import { endpointsCommand } from './commands/endpoints.ts';
+import { gatewayCommand } from './commands/gateway.ts';
 import { launchCommand } from './commands/launch.ts';
+import { registerCommand } from './commands/register.ts';
 import { shutdownCommand } from './commands/shutdown.ts';
 import { statusCommand } from './commands/status.ts';
 import { wantsHelp } from './support.ts';
 
-export const commands: readonly CliCommand[] = [launchCommand, statusCommand, endpointsCommand, callCommand, shutdownCommand];
+export const commands: readonly CliCommand[] = [
+  launchCommand,
+  statusCommand,
+  endpointsCommand,
+  callCommand,
+  shutdownCommand,
+  gatewayCommand,
+  registerCommand,
+];
 
 const exitCodes = `Exit codes (every command):
   0  ok
