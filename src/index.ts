@@ -18,6 +18,8 @@ export { ServerStatus, builtinTasks, type Heartbeat, type EndpointDetail } from 
 export { Service, type ServiceOptions } from './service/service.ts';
 export type { EndpointHandler, EndpointOptions, EndpointScope, HttpMethod, RequestContext } from './service/endpoint.ts';
 export { connect, statusAtHost, type ConnectOptions } from './client/connect.ts';
+export { launch } from './launch/launch.ts';
+export type { LaunchOptions, LaunchOptionsFor, LaunchedService } from './launch/options.ts';
 export type { McpContext } from './mcp/context.ts';
 export type { McpHost, McpOptions } from './mcp/host.ts';
 export type { McpClassHelpers } from './mcp/helpers.ts';
