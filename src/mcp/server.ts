@@ -4,7 +4,7 @@
  * the 2026-07-28 path, which builds one per request, and shared by the 2025-era sessions, the
  * stateless path and stdio alike.
  */
-import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server, UriTemplate, isCallToolResult } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server, UriTemplate, UrlElicitationRequiredError, isCallToolResult } from '@modelcontextprotocol/server';
 import type { CallToolResult, CompleteResult, Implementation, ServerCapabilities, ServerContext, ServerEvent } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import { ErrorCodes, InvalidInputError, formatIssues } from '../errors.ts';
@@ -121,9 +121,12 @@ function makeHandlers(spec: McpServerSpec) {
     try {
       return toolResult(tool, await invokeEndpoint(tool.endpoint, request.params.arguments ?? {}, context));
     } catch (error) {
-      if (error instanceof InvalidInputError) throw invalidParams(`Invalid arguments for tool "${name}": ${formatIssues(error.issues ?? [])}`, error.issues);
-      // A handler may answer with a protocol error on purpose (for example UrlElicitationRequiredError).
-      if (error instanceof ProtocolError) throw error;
+      // invokeEndpoint's own check of the arguments carries this call's request id; an InvalidInputError from inside the handler does not.
+      if (error instanceof InvalidInputError && error.requestId === context.requestId) {
+        throw invalidParams(`Invalid arguments for tool "${name}": ${formatIssues(error.issues ?? [])}`, error.issues);
+      }
+      // The one protocol error a handler raises on purpose: the client must open a URL first (2025-era elicitation).
+      if (error instanceof UrlElicitationRequiredError) throw error;
       context.log.error({ err: error, tool: name }, `tool ${name} failed: ${messageOf(error)}`);
       return { content: [{ type: 'text', text: messageOf(error) || `Tool "${name}" failed.` }], isError: true };
     }
