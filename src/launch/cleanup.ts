@@ -1,6 +1,6 @@
 /**
  * Services launched without `detached` stop when their launcher does: on a normal exit, and on
- * SIGINT, SIGTERM or SIGHUP. Each launched service leads its own process group (so cluster workers
+ * SIGINT, SIGTERM or SIGHUP that nothing else handles. Each launched service leads its own process group (so cluster workers
  * go with it), and the group gets SIGTERM, which the service answers with a graceful stop.
  * A launcher killed outright (SIGKILL) cannot run this; its children notice the closed IPC channel
  * and stop themselves (see child.ts).
@@ -26,13 +26,13 @@ function stopAll(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // Another listener means the program handles the signal itself and decides when to exit (it may
+  // still need its services meanwhile): they are stopped when it does exit.
+  if (process.listenerCount(signal) > 1) return;
+  // Otherwise, do what Node would have done without our listener, and die of the signal.
   stopAll();
-  // When nobody else handles the signal, do what Node would have done without our listener: die of it.
-  // Another listener means the program handles the signal itself, and decides when to exit.
-  if (process.listenerCount(signal) === 1) {
-    uninstall();
-    process.kill(process.pid, signal);
-  }
+  uninstall();
+  process.kill(process.pid, signal);
 }
 
 function install(): void {

@@ -26,23 +26,28 @@ interface Launched {
   url: string;
   pid: number;
   exit: Promise<[number | null, NodeJS.Signals | null]>;
+  /** Every line the script printed. */
+  output: string[];
 }
 
 /** Run the launching script and read the URL and pid of the service it launched. */
-async function runScript(mode: 'end' | 'exit' | 'throw' | 'wait' | 'detached'): Promise<Launched> {
+async function runScript(mode: 'end' | 'exit' | 'throw' | 'wait' | 'handle' | 'detached'): Promise<Launched> {
   const script = spawn(process.execPath, ['test/fixtures/launch/launching-script.ts', mode], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   groups.push(script.pid!);
-  const exit = once(script, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // 'close': after its output is all read, not just after it exited.
+  const exit = once(script, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   let stderr = '';
   script.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const output: string[] = [];
   const lines = createInterface({ input: script.stdout! });
+  lines.on('line', (line) => output.push(line));
   const first = await Promise.race([once(lines, 'line').then(([line]) => line as string), exit.then(() => undefined)]);
   if (!first) throw new Error(`the launching script exited before launching: ${stderr}`);
   const info = JSON.parse(first) as { url: string; pid: number; ping: { pong: boolean } };
   groups.push(info.pid);
   expect(info.ping).toEqual({ pong: true });
   expect(groupMembers(info.pid)).toEqual([info.pid]);
-  return { script, url: info.url, pid: info.pid, exit };
+  return { script, url: info.url, pid: info.pid, exit, output };
 }
 
 async function expectStopped(launched: Launched): Promise<void> {
@@ -75,6 +80,14 @@ describe('when the launching process goes away, the services it launched stop', 
     const launched = await runScript('wait');
     launched.script.kill(signal);
     expect(await launched.exit).toEqual([null, signal]);
+    await expectStopped(launched);
+  });
+
+  it('when it handles SIGTERM itself: the service is still there until the launcher exits', async () => {
+    const launched = await runScript('handle');
+    launched.script.kill('SIGTERM');
+    expect(await launched.exit).toEqual([0, null]);
+    expect(launched.output.at(-1)).toBe(JSON.stringify({ onSigterm: ServerStatus.Available }));
     await expectStopped(launched);
   });
 
