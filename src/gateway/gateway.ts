@@ -10,6 +10,7 @@ import { Service, type ServiceOptions } from '../service/service.ts';
 import type { EndpointHandler } from '../service/endpoint.ts';
 import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
+import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { AppRegistry, memoryStore } from './registry.ts';
@@ -31,6 +32,8 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   static override connectionManager = GatewayClient;
 
   readonly registry: AppRegistry;
+  /** The apps' MCP tools on the gateway's own MCP endpoint; undefined when MCP is off (`mcp: { enabled: false }`). */
+  readonly federation: McpFederation | undefined;
   readonly #health: HealthMonitor;
   readonly #upstreamTimeout: number;
   readonly #checkTimeout: number;
@@ -41,6 +44,10 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
     this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });
+    this.federation =
+      options.mcp?.enabled === false
+        ? undefined
+        : new McpFederation(this.registry, this.mcp.registry, { timeout: this.#upstreamTimeout, log: () => this.app?.log });
     this.addEndpoint('register_app', this.registerApp, { schema: registerApp, scope: 'admin' });
     this.addEndpoint('unregister_app', this.unregisterApp, { schema: unregisterApp, scope: 'admin' });
     this.addEndpoint('list_apps', this.listApps, { schema: listApps, methods: ['GET', 'POST'] });
@@ -51,12 +58,14 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     this.#checkNotSelf(url);
     const app = await this.registry.register(name, url);
     await checkApp(this.registry, app, this.#checkTimeout);
+    await this.federation?.settled();
     context.log.info({ app: name, url: app.url, health: app.health.status }, `app "${name}" registered`);
     return this.registry.info(app);
   };
 
   unregisterApp: EndpointHandler<typeof unregisterApp> = async ({ name }, context) => {
     if (!(await this.registry.remove(name))) throw new AppNotRegisteredError(name, this.registry.names());
+    await this.federation?.settled();
     context.log.info({ app: name }, `app "${name}" unregistered`);
     return { removed: name };
   };
@@ -73,12 +82,15 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   override async onStartup(): Promise<void> {
     await super.onStartup();
     // Apps restored from a state file learn their health and endpoints without delaying start-up.
-    void checkAll(this.registry, this.#checkTimeout).catch(() => {});
+    void checkAll(this.registry, this.#checkTimeout)
+      .then(() => this.federation?.refreshMissing())
+      .catch(() => {});
     this.#health.start();
   }
 
   override async onShutdown(): Promise<void> {
     await this.#health.stop();
+    await this.federation?.close();
     await this.registry.close();
     await super.onShutdown();
   }

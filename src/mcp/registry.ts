@@ -40,6 +40,11 @@ export class McpRegistry {
     this.#addTool(mcpOnlyTool(name, handler as (input: unknown, context: McpContext) => unknown, options, this.serviceName));
   }
 
+  /** Add a tool from a prepared definition: one whose listing and calls come from elsewhere (a gateway's federated tools). */
+  addToolDefinition(tool: ToolDefinition): void {
+    this.#addTool(tool);
+  }
+
   #addTool(tool: ToolDefinition): void {
     const existing = this.#tools.get(tool.name);
     if (existing) {
