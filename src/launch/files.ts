@@ -13,7 +13,7 @@ export interface LaunchFiles {
 }
 
 /** `EchoService-20260121-193055-3fa2`: sortable, and unique per launch. */
-export function launchId(className: string, now = new Date()): string {
+function launchId(className: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${className.replace(/[^\w.-]/g, '_')}-${stamp}-${randomBytes(2).toString('hex')}`;
 }

@@ -93,12 +93,13 @@ async function run(target: Target, options: Record<string, unknown>): Promise<un
     adminToken: token,
     detached,
   };
-  const request: SpawnRequest = { spec, label: target.label, logFile: files.logFile, block, timeout: opts.timeout ?? DEFAULT_TIMEOUT_MS, progress: opts.progress ?? true };
+  // With `block` the service's own output is on the terminal, and a spinner would garble it.
+  const request: SpawnRequest = { spec, label: target.label, logFile: files.logFile, block, timeout: opts.timeout ?? DEFAULT_TIMEOUT_MS, progress: (opts.progress ?? true) && !block };
   const spawned = spawnService(request);
   // A blocking launcher stands for the service from the start: Ctrl-C stops it, even while it starts.
   const forwarding = block ? forwardSignals(spawned) : undefined;
   try {
-    return await finishLaunch(target, opts, request, spawned, token, forwarding);
+    return await finishLaunch(target, opts, request, spawned, forwarding);
   } finally {
     forwarding?.stop();
   }
@@ -109,10 +110,9 @@ async function finishLaunch(
   opts: LaunchOptions,
   request: SpawnRequest,
   spawned: SpawnedProcess,
-  token: string | undefined,
   forwarding: Forwarding | undefined,
 ): Promise<unknown> {
-  const { detached } = request.spec;
+  const { detached, adminToken: token } = request.spec;
   const { block } = request;
   const files = { logFile: request.logFile, pidFile: request.spec.pidFile };
   if (opts.waitForLaunch === false && !block) {

@@ -17,7 +17,7 @@ export interface LaunchOptions extends UrlParts {
   waitForLaunch?: boolean;
   /** Milliseconds to wait for the service to answer (60 s). */
   timeout?: number;
-  /** A spinner on stderr while waiting; only ever shown when stderr is a terminal. Default true. */
+  /** A spinner on stderr while waiting; only ever shown when stderr is a terminal, and not with `block`. Default true. */
   progress?: boolean;
   /** Let the service outlive the launching process. By default it is stopped when the launcher exits. */
   detached?: boolean;
@@ -49,8 +49,6 @@ type InitOf<S> = S extends abstract new (...args: infer A) => unknown ? NonNulla
 export type LaunchOptionsFor<S> = LaunchOptions & ([InitOf<S>] extends [never] ? unknown : Omit<InitOf<S>, keyof LaunchOptions>);
 
 const launchKeys = ['url', 'host', 'port', 'block', 'numWorkers', 'waitForLaunch', 'timeout', 'progress', 'detached', 'logDir', 'logFile', 'adminToken', 'pidFile', 'onReady'] as const;
-
-export type LaunchKey = (typeof launchKeys)[number];
 
 /** Split launch() options into the launch's own and the service's init options (everything else). */
 export function splitLaunchOptions(options: Record<string, unknown>): { launch: LaunchOptions; init: Record<string, unknown> } {

@@ -17,7 +17,7 @@ function stream(isTTY: boolean): Writable & { isTTY: boolean; text: string } {
 describe('progressLine', () => {
   it('draws a spinner with the label and the time waited on a terminal, and clears it when done', () => {
     const tty = stream(true);
-    const progress = progressLine('Launching EchoService at http://127.0.0.1:0', true, tty);
+    const progress = progressLine('Launching EchoService at http://127.0.0.1:0', true, tty, 0);
     progress.tick();
     progress.tick();
     const clear = '\r\u001b[2K';
@@ -28,6 +28,13 @@ describe('progressLine', () => {
     ]);
     progress.done();
     expect(tty.text.endsWith(clear)).toBe(true);
+  });
+
+  it('redraws at most once per interval, however often it ticks', () => {
+    const tty = stream(true);
+    const progress = progressLine('Launching', true, tty, 60_000);
+    for (let i = 0; i < 5; i++) progress.tick();
+    expect(tty.text.split('\r\u001b[2K').filter(Boolean)).toHaveLength(1);
   });
 
   it('writes nothing when the stream is not a terminal', () => {

@@ -14,13 +14,17 @@ export interface Progress {
 
 const silent: Progress = { tick() {}, done() {} };
 
-export function progressLine(label: string, enabled: boolean, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Progress {
+/** `tick()` may come every few ms; the line is redrawn at most every `redrawMs`. */
+export function progressLine(label: string, enabled: boolean, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, redrawMs = 80): Progress {
   if (!enabled || !stream.isTTY) return silent;
   const started = Date.now();
   let frame = 0;
   let drawn = false;
+  let lastDraw = 0;
   return {
     tick() {
+      if (drawn && Date.now() - lastDraw < redrawMs) return;
+      lastDraw = Date.now();
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       stream.write(`\r\x1b[2K${frames[frame++ % frames.length]} ${label} ${seconds}s`);
       drawn = true;
