@@ -71,6 +71,11 @@ export class McpHost {
     return this.#loaded?.sessionCount ?? 0;
   }
 
+  /** Open GET streams of those sessions: the 2025-era clients that notifications reach now. */
+  get sessionStreams(): number {
+    return this.#loaded?.sessionStreams ?? 0;
+  }
+
   /** Tell clients subscribed to `uri` that the resource changed (notifications/resources/updated). */
   notifyResourceUpdated(uri: string): void {
     this.#bus?.publish({ kind: 'resource_updated', uri });

@@ -18,19 +18,12 @@ export function sendRpcError(reply: FastifyReply, status: number, code: number, 
   return reply.code(status).send(rpcError(code, message, data, id));
 }
 
-/**
- * Take the response over from Fastify (for streams the SDK writes itself). Fastify logs no line and
- * sets no headers for a hijacked reply, so both are done here.
- */
+/** Take the response over from Fastify, for streams the SDK writes itself. Fastify still logs the request's line. */
 export function hijack(request: FastifyRequest, reply: FastifyReply): ServerResponse {
   reply.hijack();
-  const raw = reply.raw;
-  raw.setHeader('x-request-id', request.id);
-  const started = performance.now();
-  raw.once('close', () => {
-    request.log.info({ method: request.method, url: request.url, status: raw.statusCode, durationMs: Math.round((performance.now() - started) * 100) / 100 }, 'request');
-  });
-  return raw;
+  // Fastify sets no headers on a hijacked reply.
+  reply.raw.setHeader('x-request-id', request.id);
+  return reply.raw;
 }
 
 /** Write a web Response (a JSON body or an SSE stream) to a Node response; a client that goes away cancels the stream. */

@@ -74,6 +74,10 @@ export class McpHttpRuntime {
     return this.#sessions.size;
   }
 
+  get sessionStreams(): number {
+    return this.#sessions.streams;
+  }
+
   handle(request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<unknown> | unknown {
     const sessionId = header(request, 'mcp-session-id');
     if (request.method !== 'POST') {

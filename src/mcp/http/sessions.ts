@@ -33,6 +33,8 @@ interface Session {
   lastSeen: number;
   /** Requests and streams of the session still open: a session with any is never idle. */
   open: number;
+  /** Of those, GET streams. */
+  streams: number;
   until: number;
 }
 
@@ -80,6 +82,13 @@ export class SessionStore {
 
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Open GET streams of the sessions: the clients that notifications reach right now. */
+  get streams(): number {
+    let streams = 0;
+    for (const session of this.#sessions.values()) streams += session.streams;
+    return streams;
   }
 
   subscriptionsOf(id: string | undefined): Set<string> | undefined {
@@ -141,7 +150,7 @@ export class SessionStore {
   async #build(id: string, issuedAt: number): Promise<Session> {
     if (this.#sessions.size >= this.#settings.maxSessions) this.#evictOldestIdle();
     const server = this.#createServer();
-    const session: Session = { id, server, transport: undefined as never, subscriptions: new Set(), lastSeen: Date.now(), open: 0, until: issuedAt + this.#settings.maxAgeMs };
+    const session: Session = { id, server, transport: undefined as never, subscriptions: new Set(), lastSeen: Date.now(), open: 0, streams: 0, until: issuedAt + this.#settings.maxAgeMs };
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: new SessionEventStore(),
@@ -191,12 +200,15 @@ export class SessionStore {
   }
 
   async #exchange(session: Session, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
+    const stream = request.method === 'GET' ? 1 : 0;
     session.open++;
+    session.streams += stream;
     session.lastSeen = Date.now();
     const raw = hijack(request, reply);
     const gone = new AbortController();
     raw.once('close', () => {
       session.open--;
+      session.streams -= stream;
       session.lastSeen = Date.now();
       if (!raw.writableFinished) gone.abort();
     });
