@@ -1,0 +1,70 @@
+/** The benchmark's settings, from flags first and then BENCH_* environment variables. */
+import { BenchError } from './errors.ts';
+import type { Settings } from './runner.ts';
+
+export const USAGE = `npm run bench [-- options]
+
+  --quick            3 rounds of 2 s, 1 s warm-up (a rough look in about 3 minutes)
+  --rounds N         rounds of A then B per row (BENCH_ROUNDS; 5)
+  --seconds N        seconds of load per measurement (BENCH_SECONDS; 4)
+  --warmup N         seconds of warm-up load per side (BENCH_WARMUP; 2)
+  --only ID,ID       run only these rows (BENCH_ONLY); results then go to bench/results/ only
+  --keep-logs        servers log to bench/results/logs/ instead of /dev/null (BENCH_KEEP_LOGS=1)
+  --cpu-prof         run taskmesh's servers under node --cpu-prof (profiles in bench/results/profiles/)
+  --list             list the rows and exit
+  --help             this text
+
+Environment: BENCH_ANCHORS (the anchors folder; ../shared/anchors by default),
+BENCH_PYTHON (a python3 with FastAPI, uvicorn, uvloop, httptools, httpx).`;
+
+export interface Parsed {
+  settings: Omit<Settings, 'resultsDir'>;
+  list: boolean;
+  help: boolean;
+}
+
+function whole(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new BenchError(`${name} must be a whole number of at least ${min}, got "${value}".`);
+  return n;
+}
+
+export function parseOptions(argv: string[], env: Record<string, string | undefined>): Parsed {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new BenchError(`unexpected argument "${arg}"; see --help.`);
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (['quick', 'keep-logs', 'cpu-prof', 'list', 'help'].includes(name)) flags.set(name, true);
+    else if (['rounds', 'seconds', 'warmup', 'only'].includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new BenchError(`--${name} needs a value; see --help.`);
+      flags.set(name, value);
+    } else throw new BenchError(`unknown option --${name}; see --help.`);
+  }
+  const text = (flag: string, variable: string) => {
+    const value = flags.get(flag);
+    return typeof value === 'string' ? value : env[variable];
+  };
+  const quick = flags.has('quick') || env.BENCH_QUICK === '1';
+  const rounds = whole(text('rounds', 'BENCH_ROUNDS'), '--rounds', 1) ?? (quick ? 3 : 5);
+  const seconds = whole(text('seconds', 'BENCH_SECONDS'), '--seconds', 1) ?? (quick ? 2 : 4);
+  const warmupSeconds = whole(text('warmup', 'BENCH_WARMUP'), '--warmup', 1) ?? (quick ? 1 : 2);
+  const only = (text('only', 'BENCH_ONLY') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    settings: {
+      rounds,
+      seconds,
+      warmupSeconds,
+      connections: 32,
+      connectSamples: quick ? 100 : 200,
+      only,
+      quick,
+      keepLogs: flags.has('keep-logs') || env.BENCH_KEEP_LOGS === '1',
+      cpuProfile: flags.has('cpu-prof'),
+    },
+    list: flags.has('list'),
+    help: flags.has('help'),
+  };
+}

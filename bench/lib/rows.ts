@@ -1,0 +1,294 @@
+/**
+ * The rows of the benchmark, one entry each: what is compared with what, under which goal (from the
+ * issues), and how its servers are set up. A row for a feature that has not landed says so and is
+ * skipped.
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { ServerProcess } from './processes.ts';
+import type { BenchContext, RowSpec, Side, Trial } from './runner.ts';
+import {
+  anchorScript,
+  driver,
+  echoAnswers,
+  idleRssKiB,
+  mcpAnswers,
+  medianOf,
+  nodeServer,
+  pythonServer,
+  stopAll,
+  wrkSide,
+} from './sides.ts';
+
+const ECHO_SERVER = 'bench/servers/echo-server.ts';
+const GATEWAY_SERVER = 'bench/servers/gateway-server.ts';
+/** The app name the gateways forward: `/echo/echo` reaches the upstream's `/echo` through every gateway. */
+const APP = 'echo';
+
+/** Start servers one after the other; if one fails, stop those already started. */
+async function trial(build: (keep: (s: { server: ServerProcess; url: string }) => string) => Promise<Omit<Trial, 'close'>>): Promise<Trial> {
+  const servers: ServerProcess[] = [];
+  const keep = (started: { server: ServerProcess; url: string }) => {
+    servers.push(started.server);
+    return started.url;
+  };
+  try {
+    const sides = await build(keep);
+    return { ...sides, close: () => stopAll(servers) };
+  } catch (error) {
+    await stopAll(servers);
+    throw error;
+  }
+}
+
+const taskmeshEcho = (ctx: BenchContext, name = 'taskmesh-echo') =>
+  nodeServer(ctx, { name, script: ECHO_SERVER, args: [], taskmesh: true, ready: (url) => echoAnswers(url) });
+const fastifyEcho = (ctx: BenchContext, name = 'fastify_echo') =>
+  nodeServer(ctx, { name, script: anchorScript(ctx, 'fastify_echo.mjs'), args: [], taskmesh: false, ready: (url) => echoAnswers(url) });
+
+async function mcpPathOf(): Promise<string> {
+  const { mcpPath } = await import('../../src/mcp/path.ts');
+  return mcpPath();
+}
+
+/** A feature of another issue is there when its export is: otherwise the row says it has not landed. */
+function feature(what: string, issue: number, check: (index: Record<string, unknown>) => boolean): () => Promise<string | undefined> {
+  return async () => {
+    try {
+      const index = (await import('../../src/index.ts')) as Record<string, unknown>;
+      if (check(index)) return undefined;
+    } catch {
+      // an import that fails counts as not there
+    }
+    return `not available yet: ${what} (issue ${issue}) has not landed in src/.`;
+  };
+}
+const mcpLanded = feature('MCP serving', 4, (m) => typeof m.mcpUrl === 'function');
+const gatewayLanded = feature('the Gateway', 5, (m) => typeof m.Gateway === 'function');
+const launchLanded = feature('launch()', 3, (m) => typeof (m.Service as { launch?: unknown })?.launch === 'function');
+
+/** A side measured by a driver process, one sample per measurement. */
+function driverSide(label: string, measure: () => Promise<{ value: number; cpuMicrosPerOp?: number }>): Side {
+  return { label, warmup: async () => void (await measure()), measure };
+}
+
+export const rows: RowSpec[] = [
+  {
+    id: 'http-fastify',
+    title: 'HTTP echo vs bare Fastify',
+    anchor: 'fastify_echo.mjs',
+    figure: 'requests/s, taskmesh ÷ anchor (wrk, POST /echo)',
+    goal: { op: '>=', value: 0.85, unit: 'x' },
+    needs: ['wrk'],
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const anchor = await fastifyEcho(ctx);
+        const ours = await taskmeshEcho(ctx);
+        keep(anchor);
+        keep(ours);
+        return {
+          a: wrkSide(ctx, 'fastify_echo', `${anchor.url}/echo`, 'post_echo.lua', [anchor.server]),
+          b: wrkSide(ctx, 'taskmesh', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+        };
+      }),
+  },
+  {
+    id: 'http-fastapi',
+    title: 'HTTP echo vs FastAPI',
+    anchor: 'fastapi_echo.py',
+    figure: 'requests/s, taskmesh ÷ anchor (wrk, POST /echo)',
+    needs: ['wrk', 'python'],
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const anchor = await pythonServer(ctx, 'fastapi_echo', 'fastapi_echo.py', [], (url) => echoAnswers(url));
+        keep(anchor);
+        const ours = await taskmeshEcho(ctx);
+        keep(ours);
+        return {
+          a: wrkSide(ctx, 'fastapi_echo', `${anchor.url}/echo`, 'post_echo.lua', [anchor.server]),
+          b: wrkSide(ctx, 'taskmesh', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+        };
+      }),
+  },
+  {
+    id: 'mcp-sdk',
+    title: 'MCP tools/call vs MCP SDK v2',
+    anchor: 'mcp_v2_echo.mjs',
+    figure: 'tools/call per second, taskmesh ÷ anchor (wrk, mcp_call.lua, a 2025-11-25 request)',
+    goal: { op: '>=', value: 5, unit: 'x' },
+    needs: ['wrk'],
+    available: mcpLanded,
+    setup: async (ctx) => {
+      const path = await mcpPathOf();
+      return trial(async (keep) => {
+        const anchor = await nodeServer(ctx, { name: 'mcp_v2_echo', script: anchorScript(ctx, 'mcp_v2_echo.mjs'), args: [], taskmesh: false, ready: (url) => mcpAnswers(`${url}/`) });
+        keep(anchor);
+        const ours = await taskmeshEcho(ctx);
+        keep(ours);
+        return {
+          a: wrkSide(ctx, 'mcp_v2_echo', `${anchor.url}/`, 'mcp_call.lua', [anchor.server]),
+          b: wrkSide(ctx, 'taskmesh MCP', `${ours.url}${path}`, 'mcp_call.lua', [ours.server]),
+        };
+      });
+    },
+  },
+  {
+    id: 'mcp-own-http',
+    title: "MCP tools/call vs taskmesh's own HTTP echo",
+    anchor: "taskmesh's POST /echo (same process)",
+    figure: 'tools/call per second ÷ POST /echo per second, one taskmesh service',
+    goal: { op: '>=', value: 0.4, unit: 'x' },
+    needs: ['wrk'],
+    available: mcpLanded,
+    setup: async (ctx) => {
+      const path = await mcpPathOf();
+      return trial(async (keep) => {
+        const ours = await taskmeshEcho(ctx);
+        keep(ours);
+        return {
+          a: wrkSide(ctx, 'taskmesh HTTP', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+          b: wrkSide(ctx, 'taskmesh MCP', `${ours.url}${path}`, 'mcp_call.lua', [ours.server]),
+        };
+      });
+    },
+  },
+  {
+    id: 'gateway-proxy',
+    title: 'Gateway hop vs bare Node proxy',
+    anchor: 'fastify_proxy.mjs (upstream fastify_echo.mjs)',
+    figure: 'requests/s through the hop, taskmesh ÷ anchor; gateway and upstream on one core, wrk on the other',
+    goal: { op: '>=', value: 1.0, unit: 'x' },
+    needs: ['wrk'],
+    available: gatewayLanded,
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const upstream = await fastifyEcho(ctx, 'upstream-fastify_echo');
+        keep(upstream);
+        const proxy = await nodeServer(ctx, {
+          name: 'fastify_proxy',
+          script: anchorScript(ctx, 'fastify_proxy.mjs'),
+          args: [upstream.url],
+          taskmesh: false,
+          ready: (url) => echoAnswers(url, `/${APP}/echo`),
+        });
+        keep(proxy);
+        const gateway = await nodeServer(ctx, {
+          name: 'taskmesh-gateway',
+          script: GATEWAY_SERVER,
+          args: [APP, upstream.url],
+          taskmesh: true,
+          ready: (url) => echoAnswers(url, `/${APP}/echo`),
+        });
+        keep(gateway);
+        return {
+          a: wrkSide(ctx, 'fastify_proxy', `${proxy.url}/${APP}/echo`, 'post_echo.lua', [proxy.server, upstream.server]),
+          b: wrkSide(ctx, 'taskmesh gateway', `${gateway.url}/${APP}/echo`, 'post_echo.lua', [gateway.server, upstream.server]),
+        };
+      }),
+  },
+  {
+    id: 'gateway-fastapi',
+    title: 'Gateway hop vs FastAPI gateway',
+    anchor: 'fastapi_gateway.py (upstream fastify_echo.mjs)',
+    figure: 'requests/s through the hop, taskmesh ÷ anchor; gateway and upstream on one core, wrk on the other',
+    goal: { op: '>=', value: 10, unit: 'x' },
+    needs: ['wrk', 'python', 'httpx'],
+    available: gatewayLanded,
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const upstream = await fastifyEcho(ctx, 'upstream-fastify_echo');
+        keep(upstream);
+        const anchor = await pythonServer(ctx, 'fastapi_gateway', 'fastapi_gateway.py', [APP, upstream.url], (url) => echoAnswers(url, `/${APP}/echo`));
+        keep(anchor);
+        const gateway = await nodeServer(ctx, {
+          name: 'taskmesh-gateway',
+          script: GATEWAY_SERVER,
+          args: [APP, upstream.url],
+          taskmesh: true,
+          ready: (url) => echoAnswers(url, `/${APP}/echo`),
+        });
+        keep(gateway);
+        return {
+          a: wrkSide(ctx, 'fastapi_gateway', `${anchor.url}/${APP}/echo`, 'post_echo.lua', [anchor.server, upstream.server]),
+          b: wrkSide(ctx, 'taskmesh gateway', `${gateway.url}/${APP}/echo`, 'post_echo.lua', [gateway.server, upstream.server]),
+        };
+      }),
+  },
+  {
+    id: 'launch',
+    title: 'launch() to first answer vs spawning Fastify',
+    anchor: 'fastify_echo.mjs (spawned, polled every 5 ms)',
+    figure: 'ms from start to the first answered POST /echo, taskmesh ÷ anchor (median of 3 per round; neither pinned)',
+    goal: { op: '<=', value: 1.5, unit: 'x' },
+    available: launchLanded,
+    setup: async (ctx) => {
+      const dir = join(ctx.settings.resultsDir, 'launched');
+      mkdirSync(dir, { recursive: true });
+      const env = { TASKMESH_LOG_DIR: dir, TASKMESH_PID_DIR: dir };
+      const once = async (mode: 'anchor' | 'taskmesh') => {
+        const port = await ctx.freePort();
+        const { ms } = await driver<{ ms: number }>(ctx, 'bench/drivers/launch-time.ts', [mode, anchorScript(ctx, 'fastify_echo.mjs'), String(port)], { pinned: false, env });
+        return ms;
+      };
+      return {
+        a: driverSide('spawn fastify_echo', async () => ({ value: await medianOf(3, () => once('anchor')) })),
+        b: driverSide('EchoService.launch()', async () => ({ value: await medianOf(3, () => once('taskmesh')) })),
+        close: async () => {},
+      };
+    },
+  },
+  {
+    id: 'client',
+    title: 'Typed client vs raw undici',
+    anchor: 'raw undici Pool, same service, same bytes',
+    figure: 'calls/s at 32 concurrent calls, typed client ÷ raw undici (client pinned to the load core)',
+    goal: { op: '>=', value: 0.9, unit: 'x' },
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const url = keep(await taskmeshEcho(ctx));
+        const { seconds, connections, warmupSeconds } = ctx.settings;
+        const side = (mode: 'typed' | 'undici', label: string): Side => {
+          const measure = async () => {
+            const r = await driver<{ callsPerSecond: number; cpuMicrosPerCall: number }>(
+              ctx,
+              'bench/drivers/client-load.ts',
+              [mode, url, String(seconds), String(connections), String(Math.min(1, warmupSeconds))],
+              { pinned: true },
+            );
+            return { value: r.callsPerSecond, cpuMicrosPerOp: r.cpuMicrosPerCall };
+          };
+          // Each measurement is its own process with its own warm-up; one more run warms the server.
+          return { label, warmup: async () => void (await measure()), measure };
+        };
+        return { a: side('undici', 'raw undici'), b: side('typed', 'typed client') };
+      }),
+  },
+  {
+    id: 'connect',
+    title: 'connect() with a contract, p50',
+    anchor: '— (an absolute goal)',
+    figure: 'ms per connect(url, contract): a new client, one heartbeat over a new pool (median per round)',
+    goal: { op: '<=', value: 5, unit: 'ms' },
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const url = keep(await taskmeshEcho(ctx));
+        const measure = async () => {
+          const r = await driver<{ p50Ms: number }>(ctx, 'bench/drivers/connect-time.ts', [url, String(ctx.settings.connectSamples)], { pinned: true });
+          return { value: r.p50Ms };
+        };
+        return { b: { label: 'connect()', warmup: async () => void (await measure()), measure } };
+      }),
+  },
+  {
+    id: 'rss',
+    title: 'Idle RSS vs bare Fastify',
+    anchor: 'fastify_echo.mjs',
+    figure: 'resident memory after 20 requests and 1 s idle, taskmesh ÷ anchor (a new process each round)',
+    goal: { op: '<=', value: 1.3, unit: 'x' },
+    setup: async (ctx) => ({
+      a: { label: 'fastify_echo', warmup: async () => {}, measure: async () => ({ value: await idleRssKiB(() => fastifyEcho(ctx)) }) },
+      b: { label: 'taskmesh', warmup: async () => {}, measure: async () => ({ value: await idleRssKiB(() => taskmeshEcho(ctx)) }) },
+      close: async () => {},
+    }),
+  },
+];
