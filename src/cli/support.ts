@@ -63,6 +63,9 @@ export function exitCodeFor(error: unknown, fallback: ExitCode = ExitCode.Failur
     case ErrorCodes.NOT_FOUND:
     case ErrorCodes.HANDLER_FAILED:
     case ErrorCodes.STOPPING:
+    case ErrorCodes.APP_NOT_REGISTERED:
+    case ErrorCodes.UPSTREAM_UNREACHABLE:
+    case ErrorCodes.UPSTREAM_TIMEOUT:
       return ExitCode.CallFailed;
     default:
       return fallback;

@@ -144,6 +144,16 @@ describe('gateway client', () => {
     expect(served).toEqual([]);
   });
 
+  it('works with await using, which closes it at the end of the scope', async () => {
+    let outside: GatewayClient;
+    {
+      await using gw = await Gateway.connect(gateway.url);
+      outside = gw;
+      expect(await gw.status()).toBe('Available');
+    }
+    await expect(outside.status()).rejects.toThrow(/closed/);
+  });
+
   it('keeps its own members ahead of app names', async () => {
     const gw = await gatewayClient();
     expect(typeof gw.status).toBe('function');

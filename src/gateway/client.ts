@@ -42,7 +42,9 @@ function memberGetter<T extends object>(target: T, fallback: (prop: string | sym
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
       let fn = bound.get(value);
-      if (!fn) bound.set(value, (fn = value.bind(target)));
+      // A closure rather than value.bind(target): Node 24 refuses a bound function as the
+      // Symbol.asyncDispose method of `await using`.
+      if (!fn) bound.set(value, (fn = (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args)));
       return fn;
     }
     return fallback(prop);

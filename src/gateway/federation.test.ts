@@ -8,8 +8,9 @@ import type { Client, Tool } from '@modelcontextprotocol/client';
 import { contract } from '../task.ts';
 import { Service, type ServiceOptions } from '../service/service.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
+import { freePort } from '../../test/helpers/free-port.ts';
 import { Gateway } from './gateway.ts';
-import { deadPort, postJson, startGateway } from './test-support.ts';
+import { postJson, startGateway } from './test-support.ts';
 import { federatedToolNames } from './tool-names.ts';
 
 /** A service whose tools are named to collide with the echo service's once prefixed. */
@@ -150,7 +151,7 @@ describe('MCP federation', () => {
 
   it('registers an app that serves no MCP without tools, and restores federated tools from a state file', async () => {
     gateway = await startGateway();
-    const none = await postJson(`${gateway.url}/register_app`, { name: 'nomcp', url: `http://127.0.0.1:${await deadPort()}` });
+    const none = await postJson(`${gateway.url}/register_app`, { name: 'nomcp', url: `http://127.0.0.1:${await freePort()}` });
     expect(none.status).toBe(200);
     expect([...gateway.federation!.names().keys()].filter((n) => n.startsWith('nomcp_'))).toEqual([]);
     await gateway.stop();

@@ -5,8 +5,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
+import { freePort } from '../../test/helpers/free-port.ts';
 import type { Gateway } from './gateway.ts';
-import { deadPort, postJson, startGateway, startUpstream, type Received } from './test-support.ts';
+import { postJson, startGateway, startUpstream, type Received } from './test-support.ts';
 
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
 let gateway: Gateway;
@@ -21,7 +22,7 @@ beforeAll(async () => {
     ['up', upstream.url],
     ['based', `${upstream.url}/base`],
     ['echoer', echo.url],
-    ['gone', `http://127.0.0.1:${await deadPort()}`],
+    ['gone', `http://127.0.0.1:${await freePort()}`],
   ] as const) {
     expect((await postJson(`${gateway.url}/register_app`, { name, url })).status).toBe(200);
   }

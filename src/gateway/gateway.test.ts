@@ -5,8 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
+import { freePort } from '../../test/helpers/free-port.ts';
 import { Gateway } from './gateway.ts';
-import { deadPort, getJson, postJson, startGateway, startUpstream } from './test-support.ts';
+import { getJson, postJson, startGateway, startUpstream } from './test-support.ts';
 
 let echo: EchoService;
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
@@ -72,7 +73,7 @@ describe('register_app', () => {
 
   it('registers an app that does not answer yet, as Down', async () => {
     const gw = await gateway();
-    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'later', url: `http://127.0.0.1:${await deadPort()}` });
+    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'later', url: `http://127.0.0.1:${await freePort()}` });
     expect(status).toBe(200);
     expect(body.health.status).toBe('Down');
     expect(body.health.message).toContain('ECONNREFUSED');
@@ -150,7 +151,7 @@ describe('health', () => {
   it('aggregates the apps heartbeats, keyed by app, with an unreachable one Down', async () => {
     const gw = await gateway();
     await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });
-    await postJson(`${gw.url}/register_app`, { name: 'gone', url: `http://127.0.0.1:${await deadPort()}` });
+    await postJson(`${gw.url}/register_app`, { name: 'gone', url: `http://127.0.0.1:${await freePort()}` });
     await postJson(`${gw.url}/register_app`, { name: 'plain', url: upstream.url });
     const { heartbeat } = await getJson(`${gw.url}/heartbeat`);
     expect(heartbeat.status).toBe('Available');

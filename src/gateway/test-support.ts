@@ -1,10 +1,9 @@
 /**
  * Test support for the gateway's tests: a plain node:http upstream that reports what it received,
- * a port where nothing listens, and a gateway on a free port. Not part of the public API.
+ * and a gateway on a free port. Not part of the public API.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 
@@ -78,15 +77,6 @@ export async function startUpstream(): Promise<{ url: string; server: Server; cl
         server.close(() => resolve());
       }),
   };
-}
-
-/** A port that was free a moment ago, with nothing listening on it. */
-export async function deadPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
