@@ -105,6 +105,10 @@ export class McpHost {
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const refusal = guard(request.headers);
         if (refusal) return sendRpcError(reply, 403, -32000, refusal, { code: ErrorCodes.MCP_FORBIDDEN_ORIGIN });
+        // Fastify parses text/plain too; MCP messages are JSON only.
+        if (request.method === 'POST' && !/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+          return sendRpcError(reply, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json.');
+        }
         const runtime = await load();
         return runtime.handle(request, reply, { requestId: request.id, log: request.log, isAdmin: () => isAdminRequest(request, facts.adminPolicy) });
       },
