@@ -120,6 +120,19 @@ describe('MCP federation', () => {
     expect((await client.callTool({ name: 'box_second', arguments: {} })).content).toEqual([{ type: 'text', text: 'two' }]);
   });
 
+  it('reads an app tools again when it restarts with other tools', async () => {
+    const first = await serve(new ToolBox({ host: '127.0.0.1', port: 0, logger: false }, ['before']));
+    gateway = await startGateway({ healthCheckInterval: 50 });
+    await postJson(`${gateway.url}/register_app`, { name: 'box', url: first.url });
+    const { client, changes } = await mcpClient(gateway.url);
+    expect(names((await client.listTools()).tools)).toContain('box_before');
+    await first.stop();
+    // Same endpoints (built-ins only), other tools: the new server id is what tells the gateway.
+    await serve(new ToolBox({ url: first.url, logger: false }, ['after']));
+    await until(() => changes.some((tools) => names(tools).includes('box_after') && !names(tools).includes('box_before')));
+    expect((await client.callTool({ name: 'box_after', arguments: { text: 'again' } })).content).toEqual([{ type: 'text', text: 'after: again' }]);
+  });
+
   it('resolves name collisions deterministically, whatever the registration order', async () => {
     const ab = await serve(new ToolBox({ host: '127.0.0.1', port: 0, logger: false }, ['c']));
     const a = await serve(new ToolBox({ host: '127.0.0.1', port: 0, logger: false }, ['b_c', 'b.c']));

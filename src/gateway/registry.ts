@@ -39,8 +39,11 @@ export interface UpstreamApp {
   readonly registeredAt: string;
   health: AppHealth;
   endpoints: Record<string, EndpointDetail>;
+  /** The last server id the app answered with, kept while it is down, to notice a restart. */
+  serverId: string | undefined;
 }
 
+/** `endpoints`: the app's endpoints changed, or it restarted. */
 export type RegistryChange = { type: 'registered' | 'removed' | 'endpoints'; name: string };
 
 const uncheckedHealth = (): AppHealth => ({ status: 'Down', server_id: null, message: 'Not checked yet.', checked_at: null });
@@ -108,15 +111,20 @@ export class AppRegistry {
     });
   }
 
-  /** Record what a health check learned; tells listeners when the app's endpoints changed. */
+  /**
+   * Record what a health check learned. Listeners hear of an app whose endpoints changed, or
+   * that restarted (another server id answers): what it offers may have changed.
+   */
   update(app: UpstreamApp, health: AppHealth, endpoints?: Record<string, EndpointDetail>): void {
     // The app may have been replaced or removed while it was being checked.
     if (this.#apps.get(app.name) !== app) return;
+    const previous = app.serverId;
+    const restarted = previous !== undefined && health.server_id !== null && health.server_id !== previous;
+    if (health.server_id !== null) app.serverId = health.server_id;
     app.health = health;
-    if (endpoints && !sameEndpoints(app.endpoints, endpoints)) {
-      app.endpoints = endpoints;
-      this.#emit({ type: 'endpoints', name: app.name });
-    }
+    const changed = endpoints !== undefined && !sameEndpoints(app.endpoints, endpoints);
+    if (changed) app.endpoints = endpoints;
+    if (changed || restarted) this.#emit({ type: 'endpoints', name: app.name });
   }
 
   info(app: UpstreamApp): AppInfo {
@@ -142,6 +150,7 @@ export class AppRegistry {
       registeredAt: record.registered_at,
       health: uncheckedHealth(),
       endpoints: {},
+      serverId: undefined,
     };
     this.#apps.set(record.name, app);
     if (previous && !samePool) this.#releasePool(previous.pool);
