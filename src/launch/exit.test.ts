@@ -57,7 +57,8 @@ async function expectStopped(launched: Launched): Promise<void> {
   expect(readdirSync(join(dir, 'pids'))).toEqual([]);
 }
 
-describe('when the launching process goes away, the services it launched stop', () => {
+// Each test starts two Node processes that import the whole stack: give a loaded machine time.
+describe('when the launching process goes away, the services it launched stop', { timeout: 60_000 }, () => {
   it('when it ends normally', async () => {
     const launched = await runScript('end');
     expect(await launched.exit).toEqual([0, null]);
@@ -99,7 +100,7 @@ describe('when the launching process goes away, the services it launched stop', 
   });
 });
 
-describe('detached: true', () => {
+describe('detached: true', { timeout: 60_000 }, () => {
   it('keeps the service running after the launcher has ended', async () => {
     const launched = await runScript('detached');
     expect(await launched.exit).toEqual([0, null]);

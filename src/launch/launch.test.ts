@@ -205,9 +205,9 @@ describe('Service.launch refuses, before spawning anything', () => {
 
   it('init options that are not JSON data', async () => {
     const before = logFiles();
-    const error = await rejection(ProbeService.launch({ ...local, greeting: 'hi', limits: { max: 1, tags: [] }, onReady: () => {} } as never));
+    const error = await rejection(ProbeService.launch({ ...local, greeting: 'hi', limits: { max: 1, tags: [] }, onConnect: () => {} } as never));
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toContain('The init option `onReady` is a function');
+    expect(error.message).toContain('The init option `onConnect` is a function');
     expect(logFiles()).toBe(before);
   });
 
