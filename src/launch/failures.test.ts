@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, LaunchError } from '../index.ts';
 import { ThrowsInConstructor, ThrowsInStartup, NeverReady } from '../../test/fixtures/launch/failing.service.ts';
+import { ProbeService } from '../../test/fixtures/launch/probe.service.ts';
 import { groupMembers, killGroup, waitFor } from '../../test/helpers/processes.ts';
 import { launch } from './launch.ts';
 
@@ -88,6 +89,26 @@ describe('a launch that fails', () => {
     const error = await launchFailure(launch(`${fixtures}/failing.service.ts#Missing`, local));
     expect(error.stage).toBe('export');
     expect(error.message).toMatch(/has no export named "Missing" \(its exports: NeverReady, ThrowsInConstructor, ThrowsInStartup, notAService, plainFunction\)\./);
+    await expectNothingLeft(error);
+  });
+
+  it('because the module exports no Service class, or several, and none is named', async () => {
+    const none = await launchFailure(launch('test/helpers/free-port.ts', local));
+    expect(none.stage).toBe('export');
+    expect(none.message).toMatch(/test\/helpers\/free-port\.ts exports no Service class \(its exports: freePort\)\./);
+    const several = await launchFailure(launch(`${fixtures}/failing.service.ts`, local));
+    expect(several.message).toMatch(/failing\.service\.ts exports several Service classes \(NeverReady, ThrowsInConstructor, ThrowsInStartup\): name one, as module#Export\./);
+    await expectNothingLeft(none);
+    await expectNothingLeft(several);
+  });
+
+  it('because the class is not exported from the module it says it is in', async () => {
+    // Defined here, it inherits the module URL of ProbeService, which does not export it.
+    class LocalProbe extends ProbeService {}
+    const error = await launchFailure(LocalProbe.launch(local));
+    expect(error.stage).toBe('export');
+    expect(error.message).toContain('LocalProbe is not exported from file://');
+    expect(error.message).toContain('give it its own with `static override moduleUrl = import.meta.url`');
     await expectNothingLeft(error);
   });
 

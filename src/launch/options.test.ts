@@ -13,6 +13,7 @@ describe('splitLaunchOptions', () => {
     [{ numWorkers: 0 }, /numWorkers must be a whole number of at least 1, got 0/],
     [{ numWorkers: 1.5 }, /numWorkers must be a whole number/],
     [{ timeout: -1 }, /timeout is in milliseconds and must be above 0, got -1/],
+    [{ onReady: 'yes' }, /onReady must be a function/],
   ])('refuses %j', (options, message) => {
     expect(() => splitLaunchOptions(options)).toThrow(message);
   });

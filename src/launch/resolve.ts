@@ -86,7 +86,10 @@ function findExport(spec: LaunchSpec, namespace: Record<string, unknown>): Servi
   if (spec.className !== undefined) {
     const found = services.find(([name]) => name === spec.className) ?? services.find(([, cls]) => cls.name === spec.className);
     if (found) return found[1];
-    throw new StageError('export', `${spec.className} is not exported from ${where}: the launched process finds the class among the module's exports, so write \`export class ${spec.className}\`.`);
+    throw new StageError(
+      'export',
+      `${spec.className} is not exported from ${where}: the launched process finds the class among the module's exports, so write \`export class ${spec.className}\`. A class defined in another module than its launchable base class inherits the base's module URL: give it its own with \`static override moduleUrl = import.meta.url\`.`,
+    );
   }
   if (services.length === 1) return services[0]![1];
   if (services.length === 0) throw new StageError('export', `${where} exports no Service class (its exports: ${exportNames.join(', ') || 'none'}).`);
