@@ -112,6 +112,13 @@ describe('a launch that fails', () => {
     await expectNothingLeft(error);
   });
 
+  it('because the module launches another service at its top level, unguarded', async () => {
+    const error = await launchFailure(launch(`${fixtures}/launches-at-top-level.ts#Beta`, local));
+    expect(error.stage).toBe('import');
+    expect(error.message).toContain('Alpha is launched at the top level of a module that a launched process imports for another service, so every launch would launch it again. Guard launching code with `if (import.meta.main)`');
+    await expectNothingLeft(error);
+  });
+
   it('because the process exits while importing the module', async () => {
     const error = await launchFailure(launch(`${fixtures}/exits-early.service.ts#ExitsEarly`, local));
     expect(error.stage).toBe('exit');
