@@ -42,9 +42,15 @@ const jsonSchemaValidator = new AjvJsonSchemaValidator();
 type Handlers = ReturnType<typeof makeHandlers>;
 const handlersBySpec = new WeakMap<McpServerSpec, Handlers>();
 
-export function createMcpServer(spec: McpServerSpec): Server {
+/** The request handlers of a spec's servers, made once per spec. */
+export function handlersFor(spec: McpServerSpec): Handlers {
   let handlers = handlersBySpec.get(spec);
   if (!handlers) handlersBySpec.set(spec, (handlers = makeHandlers(spec)));
+  return handlers;
+}
+
+export function createMcpServer(spec: McpServerSpec): Server {
+  const handlers = handlersFor(spec);
   const server = new Server(spec.info, { capabilities: CAPABILITIES, jsonSchemaValidator, ...(spec.instructions ? { instructions: spec.instructions } : {}) });
   server.setRequestHandler('tools/list', handlers.listTools);
   server.setRequestHandler('tools/call', handlers.callTool);

@@ -10,7 +10,8 @@
  * slow down a service's start.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
+import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS, classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
+import type { JSONRPCRequest } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import type { McpBus } from '../events.ts';
@@ -36,6 +37,26 @@ function header(request: FastifyRequest, name: string): string | undefined {
 function echoableId(body: unknown): string | number | null {
   const id = (body as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The common 2025-era request: one JSON-RPC request, not `initialize`, with no 2026-07-28
+ * envelope claim and no modern MCP-Protocol-Version header. The SDK's classifier gives such a
+ * request the same answer (legacy, no claim) but checks the body with several schemas first,
+ * which would cost more than serving the call; anything else still goes through it.
+ */
+function plainLegacyRequest(body: unknown, versionHeader: string | undefined): body is JSONRPCRequest {
+  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === 'initialize') return false;
+  if ((typeof body.id !== 'string' && typeof body.id !== 'number') || 'result' in body || 'error' in body) return false;
+  if (versionHeader !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(versionHeader.trim())) return false;
+  if (body.params === undefined) return true;
+  if (!isPlainObject(body.params)) return false;
+  const meta = body.params._meta;
+  return meta === undefined || (isPlainObject(meta) && !(PROTOCOL_VERSION_META_KEY in meta));
 }
 
 export class McpHttpRuntime {
@@ -64,7 +85,7 @@ export class McpHttpRuntime {
     const store = sessions;
     const unsubscribe = bus.subscribe((event) => store.broadcast(event));
     bus.onSessionClosed((id, until) => store.ended(id, until));
-    const stateless = await StatelessServing.start(factory());
+    const stateless = await StatelessServing.start(spec);
     const modern = createMcpHandler(factory, { legacy: 'reject', bus, onerror: onError });
     const batch = toNodeHandler({ fetch: legacyStatelessFallback(factory, onError) });
     return new McpHttpRuntime(store, stateless, modern, batch, unsubscribe);
@@ -87,9 +108,11 @@ export class McpHttpRuntime {
     const body = request.body;
     if (body === undefined) return sendRpcError(reply, 400, -32700, 'Parse error: the request body is empty; send a JSON-RPC message.');
     if (sessionId !== undefined) return this.#sessions.serve(request, reply, origin, sessionId);
+    const versionHeader = header(request, 'mcp-protocol-version');
+    if (plainLegacyRequest(body, versionHeader)) return this.#stateless.handle(request, reply, body, origin);
     const outcome = classifyInboundRequest({
       httpMethod: 'POST',
-      protocolVersionHeader: header(request, 'mcp-protocol-version'),
+      protocolVersionHeader: versionHeader,
       mcpMethodHeader: header(request, 'mcp-method'),
       mcpNameHeader: header(request, 'mcp-name'),
       body,

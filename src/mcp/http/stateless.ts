@@ -4,12 +4,17 @@
  * instead of a server and a transport built for every request. Each request gets a private
  * JSON-RPC id inside the server, so concurrent callers never collide; the reply is JSON, upgraded
  * to an SSE stream only when the handler sends progress or log notifications first.
+ *
+ * The plain `tools/call` (no progress token) goes straight to the same tool handler the server
+ * uses, skipping the SDK's re-validation of a request and a result that the handler's own
+ * checks already cover: it is the call that has to be cheap.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
-import type { JSONRPCMessage, JSONRPCRequest, RequestId, Server, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, JSONRPCRequest, Notification, RequestId, Server, ServerContext, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
+import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
 import { hijack, sendRpcError } from './replies.ts';
 
 class Exchange {
@@ -45,6 +50,13 @@ class Exchange {
       this.#stream.end(`event: message\ndata: ${JSON.stringify(response)}\n\n`);
       this.#resolve(undefined);
     } else this.#resolve(response);
+  }
+
+  /** The caller went away before the answer. */
+  abandon(): void {
+    this.done = true;
+    if (!this.#reply.sent) this.#reply.hijack();
+    this.#resolve(undefined);
   }
 }
 
@@ -91,18 +103,59 @@ class MultiplexTransport implements Transport {
 }
 
 const NOT_ACCEPTABLE = 'Not Acceptable: Client must accept both application/json and text/event-stream';
+const GONE = 'The client went away.';
+
+/** A `tools/call` the direct path serves: a tool name, object arguments, and no progress token or envelope. */
+function directToolCall(message: JSONRPCRequest): { name: string; arguments?: Record<string, unknown> } | undefined {
+  if (message.method !== 'tools/call') return undefined;
+  const params = message.params as { name?: unknown; arguments?: unknown; _meta?: Record<string, unknown> } | undefined;
+  if (typeof params?.name !== 'string') return undefined;
+  const args = params.arguments;
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return undefined;
+  const meta = params._meta;
+  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Object.keys(meta).length > 0)) return undefined;
+  return params as { name: string; arguments?: Record<string, unknown> };
+}
+
+function noChannel(what: string): Promise<never> {
+  return Promise.reject(
+    new ProtocolError(ProtocolErrorCode.InvalidRequest, `Cannot ask the client for ${what}: the request came without a session. 2025-era clients ask back within a session (initialize first).`),
+  );
+}
+
+/** What a tool handler sees of the SDK on the direct path: the same surface a stateless SDK server gives it. */
+function directContext(message: JSONRPCRequest, exchange: Exchange, signal: AbortSignal): ServerContext {
+  const notify = async (notification: Notification): Promise<void> => exchange.notify({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
+  return {
+    mcpReq: {
+      id: message.id,
+      method: message.method,
+      requestState: () => undefined,
+      signal,
+      send: (() => noChannel('anything')) as ServerContext['mcpReq']['send'],
+      notify,
+      log: (level, data, logger) => notify({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } }),
+      elicitInput: () => noChannel('input (elicitation)'),
+      requestSampling: () => noChannel('a completion (sampling)'),
+    },
+  };
+}
 
 export class StatelessServing {
   readonly #server: Server;
   readonly #transport = new MultiplexTransport();
+  readonly #callTool: ReturnType<typeof handlersFor>['callTool'];
 
-  private constructor(server: Server) {
-    this.#server = server;
+  private constructor(spec: McpServerSpec) {
+    this.#server = createMcpServer(spec);
+    // One server answers every caller, so a caller's log level must not become everyone's.
+    this.#server.setRequestHandler('logging/setLevel', () => ({}));
+    this.#callTool = handlersFor(spec).callTool;
   }
 
-  static async start(server: Server): Promise<StatelessServing> {
-    const serving = new StatelessServing(server);
-    await server.connect(serving.#transport);
+  static async start(spec: McpServerSpec): Promise<StatelessServing> {
+    const serving = new StatelessServing(spec);
+    await serving.#server.connect(serving.#transport);
     return serving;
   }
 
@@ -113,16 +166,33 @@ export class StatelessServing {
     if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
       return sendRpcError(reply, 400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
     }
+    const params = directToolCall(message);
     return new Promise((resolve) => {
       const exchange = new Exchange(message.id, request, reply, resolve);
+      if (params) {
+        const gone = new AbortController();
+        reply.raw.once('close', () => {
+          if (exchange.done) return;
+          gone.abort(GONE);
+          exchange.abandon();
+        });
+        const context = directContext(message, exchange, gone.signal);
+        withCallOrigin(origin, () => this.#callTool({ params }, context)).then(
+          (result) => exchange.finish({ jsonrpc: '2.0', id: message.id, result }),
+          (error: { code?: unknown; message?: string; data?: unknown }) => {
+            const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError;
+            const rpcError = { code, message: error?.message ?? 'Internal error', ...(error?.data === undefined ? {} : { data: error.data }) };
+            exchange.finish({ jsonrpc: '2.0', id: message.id, error: rpcError });
+          },
+        );
+        return;
+      }
       const id = withCallOrigin(origin, () => this.#transport.dispatch(message, exchange));
       if (!exchange.done) {
         reply.raw.once('close', () => {
-          if (!exchange.done) {
-            exchange.done = true;
-            this.#transport.abandon(id);
-            resolve(undefined);
-          }
+          if (exchange.done) return;
+          this.#transport.abandon(id);
+          exchange.abandon();
         });
       }
     });

@@ -100,6 +100,39 @@ describe('2025-era requests without a session', () => {
     expect(reason).toContain('went away');
   });
 
+  it('answers a plain tools/call (served directly) as the SDK server answers one with a progress token', async () => {
+    /** The JSON-RPC reply of a call, from a JSON body or the last event of an SSE stream. */
+    const reply = async (body: object): Promise<{ messages: any[]; last: any }> => {
+      const response = await post(endpoint, body);
+      const text = await response.text();
+      const messages = text.startsWith('{') ? [JSON.parse(text)] : text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+      return { messages, last: messages.at(-1) };
+    };
+    const cases: [string, object][] = [
+      ['shout', { text: 'same' }],
+      ['notes.count', {}],
+      ['shout', { text: 5 }],
+      ['missing', {}],
+      ['explode', {}],
+      ['announce', { text: 'hello' }],
+    ];
+    for (const [name, args] of cases) {
+      const direct = await reply(call(1, name, args));
+      const viaSdk = await reply(call(1, name, args, { progressToken: 'x' }));
+      expect(direct.last, name).toEqual(viaSdk.last);
+      expect(direct.messages.slice(0, -1), name).toEqual(viaSdk.messages.slice(0, -1));
+    }
+    const logged = await reply(call(2, 'announce', { text: 'hello' }));
+    expect(logged.messages[0]).toEqual({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'hello', logger: 'notes' } });
+  });
+
+  it('does not let one caller\'s logging level silence another caller', async () => {
+    const setLevel = await post(endpoint, { jsonrpc: '2.0', id: 1, method: 'logging/setLevel', params: { level: 'emergency' } });
+    expect(await json(setLevel)).toMatchObject({ id: 1, result: {} });
+    const text = await (await post(endpoint, call(2, 'announce', { text: 'still heard' }, { progressToken: 'p' }))).text();
+    expect(text).toContain('still heard');
+  });
+
   it('answers transport errors the way the Streamable HTTP transport does', async () => {
     const notAcceptable = await post(endpoint, call(1, 'shout', { text: 'x' }), { accept: 'application/json' });
     expect(notAcceptable.status).toBe(406);
