@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
-import { request } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
@@ -150,6 +151,25 @@ describe('forwarding /{app}/{rest}', () => {
     let length = 0;
     for await (const part of reply.body) length += (part as Buffer).length;
     expect(length).toBe(size);
+  });
+
+  it('ends the request to the app when the caller goes away', async () => {
+    // A gateway that would wait for the app for a minute: only the caller leaving ends the request.
+    const patient = await startGateway({ upstreamTimeout: 60_000 });
+    try {
+      await postJson(`${patient.url}/register_app`, { name: 'up', url: upstream.url });
+      const controller = new AbortController();
+      // Its own connection pool: an aborted request leaves the shared pool's other sockets busy for a while.
+      const caller = new Agent();
+      const pending = request(`${patient.url}/up/hang`, { signal: controller.signal, dispatcher: caller }).catch((error: unknown) => error);
+      while (!upstream.events.includes('hang:open')) await sleep(10);
+      controller.abort();
+      await pending;
+      while (!upstream.events.includes('hang:closed')) await sleep(10);
+      await caller.close();
+    } finally {
+      await patient.stop();
+    }
   });
 
   it('forwards taskmesh JSON calls, and the app own errors, unchanged', async () => {

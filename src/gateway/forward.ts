@@ -8,9 +8,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
 import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
-import type { AppRegistry } from './registry.ts';
+import type { AppRegistry, UpstreamApp } from './registry.ts';
 
 export interface ForwardingOptions {
   registry: AppRegistry;
@@ -72,6 +73,80 @@ function hasBody(headers: IncomingHttpHeaders, method: string): boolean {
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+function replyHeaders(upstream: IncomingHttpHeaders, requestId: string): Record<string, string | string[]> {
+  const listed = connectionTokens(upstream);
+  const headers: Record<string, string | string[]> = {};
+  for (const key in upstream) {
+    const value = upstream[key];
+    if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    headers[key] = value;
+  }
+  // The gateway's request id wins; it is the one the app received too.
+  headers[REQUEST_ID_HEADER] = requestId;
+  return headers;
+}
+
+/**
+ * Send the request to the app and relay its reply. Resolves once the reply's status and headers
+ * are written; rejects, with nothing written, when the app cannot be reached or sends no headers
+ * in time, so that the gateway answers 502 or 504 itself. The reply body then flows chunk by chunk
+ * straight to the caller's socket, the app's socket pausing while the caller's is full.
+ */
+function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyReply, timeout: number): Promise<void> {
+  const res = reply.raw;
+  const rawUrl = request.raw.url ?? '/';
+  const method = request.raw.method ?? 'GET';
+  return new Promise((resolve, reject) => {
+    let upstream: Dispatcher.DispatchController | undefined;
+    let started = false;
+    let callerGone = false;
+    // The caller went away: stop the app's request too; there is no one left to answer.
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      callerGone = true;
+      upstream?.abort(new Error('The caller closed the connection.'));
+    });
+    target.pool.dispatch(
+      {
+        method: method as Dispatcher.HttpMethod,
+        path: target.basePath + rawUrl.slice(rawUrl.indexOf('/', 1)),
+        headers: forwardedRequestHeaders(request),
+        body: hasBody(request.raw.headers, method) ? request.raw : null,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      },
+      {
+        onRequestStart(controller) {
+          upstream = controller;
+        },
+        onResponseStart(_controller, statusCode, headers) {
+          if (statusCode < 200) return;
+          started = true;
+          reply.hijack();
+          res.writeHead(statusCode, replyHeaders(headers, request.id));
+          resolve();
+        },
+        onResponseData(controller, chunk) {
+          if (!res.write(chunk)) {
+            controller.pause();
+            res.once('drain', () => controller.resume());
+          }
+        },
+        onResponseEnd() {
+          res.end();
+        },
+        onResponseError(_controller, error) {
+          if (started || callerGone) {
+            reply.hijack();
+            res.destroy();
+            resolve();
+          } else reject(error);
+        },
+      },
+    );
+  });
+}
+
 export async function forwardingRoutes(app: FastifyInstance, options: ForwardingOptions): Promise<void> {
   const { registry, upstreamTimeout } = options;
 
@@ -93,34 +168,12 @@ export async function forwardingRoutes(app: FastifyInstance, options: Forwarding
     const name = (request.params as { app: string }).app;
     const target = registry.get(name);
     if (!target) throw new AppNotRegisteredError(name, registry.names());
-
-    const rawUrl = request.raw.url ?? '/';
-    const method = request.raw.method ?? 'GET';
-    let upstream;
     try {
-      upstream = await target.pool.request({
-        method,
-        path: target.basePath + rawUrl.slice(rawUrl.indexOf('/', 1)),
-        headers: forwardedRequestHeaders(request),
-        body: hasBody(request.raw.headers, method) ? request.raw : null,
-        headersTimeout: upstreamTimeout,
-        bodyTimeout: upstreamTimeout,
-      });
+      await relay(target, request, reply, upstreamTimeout);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, upstreamTimeout);
       throw new UpstreamUnreachableError(name, target.url, error);
     }
-
-    reply.code(upstream.statusCode);
-    const listed = connectionTokens(upstream.headers as IncomingHttpHeaders);
-    for (const key in upstream.headers) {
-      if (HOP_BY_HOP.has(key) || listed?.has(key)) continue;
-      const value = upstream.headers[key];
-      if (value !== undefined) reply.header(key, value);
-    }
-    // The gateway's own request id wins; it is the one the app received too.
-    reply.header(REQUEST_ID_HEADER, request.id);
-    return reply.send(upstream.body);
   });
 }

@@ -25,7 +25,10 @@ async function drain(request: IncomingMessage): Promise<{ length: number; sha256
   return { length, sha256: hash.digest('hex') };
 }
 
-/** Routes: /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /no-content, anything else 404 text. */
+/** What the upstream saw, for tests that wait on it. */
+const events: string[] = [];
+
+/** Routes: /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /hang, /no-content, anything else 404 text. */
 async function upstreamHandler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://upstream');
   const path = url.pathname.replace(/^\/base/, '');
@@ -55,6 +58,10 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
       if (!response.write(chunk.subarray(0, Math.min(chunk.length, size - sent)))) await new Promise((r) => response.once('drain', r));
     }
     response.end();
+  } else if (path === '/hang') {
+    // Never answers; tells the test when it got the request and when its caller went away.
+    events.push('hang:open');
+    response.once('close', () => events.push('hang:closed'));
   } else if (path === '/no-content') {
     response.writeHead(204, { 'x-upstream': 'empty' }).end();
   } else {
@@ -62,7 +69,7 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
   }
 }
 
-export async function startUpstream(): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+export async function startUpstream(): Promise<{ url: string; server: Server; events: string[]; close: () => Promise<void> }> {
   const server = createServer((request, response) => {
     upstreamHandler(request, response).catch((error) => response.destroy(error as Error));
   });
@@ -71,6 +78,7 @@ export async function startUpstream(): Promise<{ url: string; server: Server; cl
   return {
     url: `http://127.0.0.1:${port}`,
     server,
+    events,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
