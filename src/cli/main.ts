@@ -8,6 +8,7 @@ import { callCommand } from './commands/call.ts';
 import { endpointsCommand } from './commands/endpoints.ts';
 import { gatewayCommand } from './commands/gateway.ts';
 import { launchCommand } from './commands/launch.ts';
+import { mcpCommand } from './commands/mcp.ts';
 import { registerCommand } from './commands/register.ts';
 import { shutdownCommand } from './commands/shutdown.ts';
 import { statusCommand } from './commands/status.ts';
@@ -21,6 +22,7 @@ export const commands: readonly CliCommand[] = [
   shutdownCommand,
   gatewayCommand,
   registerCommand,
+  mcpCommand,
 ];
 
 const exitCodes = `Exit codes (every command):
