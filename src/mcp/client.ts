@@ -26,12 +26,14 @@ export interface McpConnectOptions {
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
-/** The network error code somewhere in an error's cause chain, if any. */
-function networkCode(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+/** The network failure somewhere in an error's cause chain (fetch wraps it in "fetch failed"), if any. */
+function networkFailure(error: unknown): string | undefined {
+  let failed: string | undefined;
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
     if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return e.code;
+    if (e instanceof TypeError && e.message === 'fetch failed') failed = String((e.cause as Error | undefined)?.message ?? 'fetch failed');
   }
-  return undefined;
+  return failed;
 }
 
 /** Connect to the MCP endpoint of the service at `serviceUrl` (its base URL, not the MCP path). */
@@ -48,8 +50,8 @@ export async function connectMcp(serviceUrl: string, options: McpConnectOptions 
     await client.connect(transport);
   } catch (error) {
     await client.close().catch(() => {});
-    const code = networkCode(error);
-    if (code) throw new ServiceUnreachableError(url, Object.assign(new Error(code), { code }));
+    const failure = networkFailure(error);
+    if (failure) throw new ServiceUnreachableError(url, Object.assign(new Error(failure), { code: failure }));
     throw error;
   }
   return client;
