@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildTaskmesh } from './lib/build.ts';
 import { chartSvg } from './lib/chart.ts';
 import { detectEnvironment } from './lib/environment.ts';
 import { BenchError } from './lib/errors.ts';
@@ -34,8 +35,9 @@ async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   const settings: Settings = { ...parsed.settings, resultsDir };
   const startedAt = new Date();
-  const env = detectEnvironment({ repoRoot, anchorsSource: process.env.BENCH_ANCHORS, python: process.env.BENCH_PYTHON, log });
+  const env = detectEnvironment({ repoRoot, anchorsSource: process.env.BENCH_ANCHORS, pythons: process.env.BENCH_PYTHON ? [process.env.BENCH_PYTHON] : undefined, log });
   for (const line of Object.values(env.missing)) log(`note: ${line}`);
+  if (!settings.fromSource) buildTaskmesh(repoRoot, log);
   const logsDir = join(resultsDir, 'logs');
   if (settings.keepLogs) mkdirSync(logsDir, { recursive: true });
   const ctx: BenchContext = {

@@ -131,13 +131,26 @@ export interface EnvironmentOptions {
   repoRoot: string;
   /** BENCH_ANCHORS, else ../shared/anchors next to the repo. */
   anchorsSource?: string | undefined;
-  /** BENCH_PYTHON, else /usr/bin/python3, else python3 on PATH. */
-  python?: string | undefined;
+  /** Pythons to try: BENCH_PYTHON, else /usr/bin/python3, else python3 on PATH. */
+  pythons?: string[] | undefined;
   log: (line: string) => void;
 }
 
 export function detectEnvironment(options: EnvironmentOptions): Environment {
   const { repoRoot, log } = options;
+  // The anchors first: without them nothing can run, so say so before probing anything else.
+  const anchorsSource = resolve(options.anchorsSource ?? join(repoRoot, '..', 'shared', 'anchors'));
+  if (!existsSync(join(anchorsSource, 'fastify_echo.mjs'))) {
+    throw new BenchError(`The anchors are not at ${anchorsSource} (no fastify_echo.mjs there). Put the shared anchors folder next to the repo, or set BENCH_ANCHORS to it.`);
+  }
+  let anchors = anchorsSource;
+  if (!isWritableFolder(anchorsSource)) {
+    // bench/results/ is ignored by git and eslint: the copy and its node_modules stay out of both.
+    anchors = join(repoRoot, 'bench', 'results', 'anchors');
+    copyAnchors(anchorsSource, anchors);
+  }
+  installAnchors(anchors, log);
+
   const missing: Environment['missing'] = {};
 
   const wrk = findExecutable('wrk');
@@ -150,21 +163,10 @@ export function detectEnvironment(options: EnvironmentOptions): Environment {
   if (!taskset) missing.taskset = 'taskset is not installed: servers and load share every core, which makes ratios noisier. It comes with `apt-get install -y util-linux`.';
   else if (cores < 2) missing.taskset = `this machine has ${cores} core: servers and load cannot be pinned apart.`;
 
-  const python = findPython([options.python, '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p)));
+  const python = findPython(options.pythons ?? ['/usr/bin/python3', 'python3']);
   if (!python) missing.python = `no python3 here imports fastapi, uvicorn, uvloop and httptools: the FastAPI rows are skipped. Install them with \`${APT_PYTHON}\` (they go to /usr/bin/python3), or point BENCH_PYTHON at a python3 that has them.`;
   else if (!python.httpx) missing.httpx = `${python.path} lacks httpx: the FastAPI gateway row is skipped. Install it with \`apt-get install -y python3-httpx\`.`;
 
-  const anchorsSource = resolve(options.anchorsSource ?? join(repoRoot, '..', 'shared', 'anchors'));
-  if (!existsSync(join(anchorsSource, 'fastify_echo.mjs'))) {
-    throw new BenchError(`The anchors are not at ${anchorsSource} (no fastify_echo.mjs there). Put the shared anchors folder next to the repo, or set BENCH_ANCHORS to it.`);
-  }
-  let anchors = anchorsSource;
-  if (!isWritableFolder(anchorsSource)) {
-    // bench/results/ is ignored by git and eslint: the copy and its node_modules stay out of both.
-    anchors = join(repoRoot, 'bench', 'results', 'anchors');
-    copyAnchors(anchorsSource, anchors);
-  }
-  installAnchors(anchors, log);
 
   return {
     repoRoot,

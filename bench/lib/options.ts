@@ -11,6 +11,7 @@ export const USAGE = `npm run bench [-- options]
   --only ID,ID       run only these rows (BENCH_ONLY); results then go to bench/results/ only
   --keep-logs        servers log to bench/results/logs/ instead of /dev/null (BENCH_KEEP_LOGS=1)
   --cpu-prof         run taskmesh's servers under node --cpu-prof (profiles in bench/results/profiles/)
+  --ts               run taskmesh's side from its .ts sources (type stripping) instead of compiled JS (BENCH_TS=1)
   --list             list the rows and exit
   --help             this text
 
@@ -36,7 +37,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new BenchError(`unexpected argument "${arg}"; see --help.`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'keep-logs', 'cpu-prof', 'list', 'help'].includes(name)) flags.set(name, true);
+    if (['quick', 'keep-logs', 'cpu-prof', 'ts', 'list', 'help'].includes(name)) flags.set(name, true);
     else if (['rounds', 'seconds', 'warmup', 'only'].includes(name)) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new BenchError(`--${name} needs a value; see --help.`);
@@ -63,6 +64,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       quick,
       keepLogs: flags.has('keep-logs') || env.BENCH_KEEP_LOGS === '1',
       cpuProfile: flags.has('cpu-prof'),
+      fromSource: flags.has('ts') || env.BENCH_TS === '1',
     },
     list: flags.has('list'),
     help: flags.has('help'),

@@ -22,7 +22,7 @@ export function methodText(info: RunInfo): string {
   return (
     `${pinning}; wrk \`-t1 -c${settings.connections}\`, a ${settings.warmupSeconds} s warm-up per side, then ${settings.rounds} rounds of ` +
     `A then B, ${settings.seconds} s each. Each round gives one ratio B ÷ A (taskmesh over its anchor); the table gives their median and ` +
-    `spread (the lowest and highest round, and that range as a share of the median). taskmesh's servers log as by default ` +
+    `spread (the lowest and highest round, and that range as a share of the median). taskmesh runs ${settings.fromSource ? 'from its .ts sources under Node\'s type stripping' : 'compiled by tsc, as the published package does (the anchors are plain JavaScript too)'}; its servers log as by default ` +
     `(pino, one line per request) to ${settings.keepLogs ? 'a file' : '/dev/null'}; the anchors log as their files say.`
   );
 }

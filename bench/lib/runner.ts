@@ -24,6 +24,8 @@ export interface Settings {
   keepLogs: boolean;
   /** Run taskmesh's servers under --cpu-prof, profiles written to the results folder. */
   cpuProfile: boolean;
+  /** Run taskmesh's side from its .ts sources (Node's type stripping) instead of compiled JavaScript. */
+  fromSource: boolean;
   resultsDir: string;
 }
 
@@ -144,7 +146,7 @@ export async function runRow(row: RowSpec, ctx: BenchContext): Promise<RowResult
     const reason = error instanceof BenchError ? error.message : `${(error as Error)?.stack ?? String(error)}`;
     return { id: row.id, state: 'failed', reason };
   } finally {
-    await trial?.close();
+    await trial?.close().catch((error: unknown) => ctx.log(`  stopping the row's servers failed: ${(error as Error)?.message ?? String(error)}`));
   }
 }
 

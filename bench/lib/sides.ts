@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { taskmeshScript } from './build.ts';
 import { BenchError } from './errors.ts';
 import { answers, startServer, type ServerProcess } from './processes.ts';
 import type { BenchContext, Sample, Side } from './runner.ts';
@@ -22,7 +23,7 @@ export const mcpAnswers = (url: string) => answers(url, { method: 'POST', header
 
 export interface NodeServer {
   name: string;
-  /** Script path: relative ones are taken from the repo root. */
+  /** Script path: taskmesh's are relative to the repo root (their source), anchors' absolute. */
   script: string;
   args: string[];
   /** taskmesh's own servers are the ones run under --cpu-prof when asked. */
@@ -43,7 +44,7 @@ export async function nodeServer(ctx: BenchContext, spec: NodeServer): Promise<{
   const server = await startServer({
     name: spec.name,
     command: ctx.env.node,
-    args: [...profile, spec.script, String(port), ...spec.args],
+    args: [...profile, spec.taskmesh ? taskmeshScript(ctx.env.repoRoot, spec.script, ctx.settings.fromSource) : spec.script, String(port), ...spec.args],
     cwd: ctx.env.repoRoot,
     pin: ctx.env.pinServer,
     logFile: ctx.serverLog(spec.name),
@@ -105,7 +106,7 @@ export function wrkSide(ctx: BenchContext, label: string, url: string, script: s
 export async function driver<T>(ctx: BenchContext, script: string, args: string[], options: { pinned: boolean; env?: Record<string, string> }): Promise<T> {
   const [command, ...prefix] = [...(options.pinned ? ctx.env.pinLoad : []), ctx.env.node];
   try {
-    const { stdout } = await run(command!, [...prefix, join(ctx.env.repoRoot, script), ...args], {
+    const { stdout } = await run(command!, [...prefix, taskmeshScript(ctx.env.repoRoot, script, ctx.settings.fromSource), ...args], {
       cwd: ctx.env.repoRoot,
       env: { ...process.env, ...options.env },
       timeout: 180_000,

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { Environment } from './environment.ts';
+import { BenchError } from './errors.ts';
+import { meets, runRow, type BenchContext, type RowSpec, type Sample, type Side } from './runner.ts';
+
+const env = { wrk: '/usr/bin/wrk', python: undefined, missing: { python: 'no python3 here imports fastapi; install it' } } as unknown as Environment;
+const settings = { rounds: 3, seconds: 1, warmupSeconds: 1, connections: 32, connectSamples: 10, only: [], quick: false, keepLogs: false, cpuProfile: false, fromSource: false, resultsDir: '/tmp' };
+
+function context(): BenchContext & { lines: string[] } {
+  const lines: string[] = [];
+  return { env, settings, lines, log: (line) => lines.push(line), freePort: async () => 0, serverLog: () => '/dev/null' };
+}
+
+/** A side that answers the given values in turn and counts its warm-ups. */
+function side(label: string, values: number[]): Side & { warmups: number } {
+  let i = 0;
+  const s = {
+    label,
+    warmups: 0,
+    warmup: async () => void (s.warmups += 1),
+    measure: async (): Promise<Sample> => ({ value: values[i++]!, cpuMicrosPerOp: 10 }),
+  };
+  return s;
+}
+
+const row = (overrides: Partial<RowSpec>): RowSpec => ({
+  id: 'r',
+  title: 'a row',
+  anchor: 'x.mjs',
+  figure: 'requests/s',
+  goal: { op: '>=', value: 0.85, unit: 'x' },
+  setup: async () => ({ b: side('b', [1, 1, 1]), close: async () => {} }),
+  ...overrides,
+});
+
+describe('runRow', () => {
+  it('alternates A and B after one warm-up each and reports B ÷ A per round', async () => {
+    const a = side('anchor', [100, 200, 100]);
+    const b = side('taskmesh', [90, 100, 120]);
+    let closed = 0;
+    const result = await runRow(row({ setup: async () => ({ a, b, close: async () => void (closed += 1) }) }), context());
+    expect(result.state).toBe('measured');
+    if (result.state !== 'measured') return;
+    expect(result.result.samples).toEqual([0.9, 0.5, 1.2]);
+    expect(result.result.median).toBe(0.9);
+    expect(result.met).toBe(true);
+    expect(result.a?.value.median).toBe(100);
+    expect(result.b.cpuMicrosPerOp?.median).toBe(10);
+    expect([a.warmups, b.warmups, closed]).toEqual([1, 1, 1]);
+  });
+
+  it('reads a one-sided row as the value itself, against a ceiling goal', async () => {
+    const result = await runRow(row({ goal: { op: '<=', value: 5, unit: 'ms' }, setup: async () => ({ b: side('connect', [4, 6, 7]), close: async () => {} }) }), context());
+    expect(result).toMatchObject({ state: 'measured', met: false, result: { median: 6 } });
+  });
+
+  it('skips a row whose tool is missing, saying how to install it', async () => {
+    const result = await runRow(row({ needs: ['python'] }), context());
+    expect(result).toEqual({ id: 'r', state: 'skipped', reason: 'no python3 here imports fastapi; install it' });
+  });
+
+  it('skips a row whose feature has not landed, with its reason, without setting anything up', async () => {
+    let setUp = false;
+    const result = await runRow(
+      row({ available: async () => 'not available yet: the Gateway (issue 5) has not landed in src/.', setup: async () => ((setUp = true), { b: side('b', []), close: async () => {} }) }),
+      context(),
+    );
+    expect(result).toMatchObject({ state: 'skipped', reason: 'not available yet: the Gateway (issue 5) has not landed in src/.' });
+    expect(setUp).toBe(false);
+  });
+
+  it('reports a failing row with its reason and still closes what it started', async () => {
+    let closed = false;
+    const failing: Side = { label: 'b', warmup: async () => {}, measure: async () => Promise.reject(new BenchError('the server died')) };
+    const result = await runRow(row({ setup: async () => ({ b: failing, close: async () => void (closed = true) }) }), context());
+    expect(result).toEqual({ id: 'r', state: 'failed', reason: 'the server died' });
+    expect(closed).toBe(true);
+  });
+
+  it('meets() reads the goal in its direction, and no goal is no verdict', () => {
+    expect(meets({ op: '>=', value: 1, unit: 'x' }, 1)).toBe(true);
+    expect(meets({ op: '>=', value: 1, unit: 'x' }, 0.99)).toBe(false);
+    expect(meets({ op: '<=', value: 1.5, unit: 'x' }, 1.6)).toBe(false);
+    expect(meets(undefined, 3)).toBeUndefined();
+  });
+});
