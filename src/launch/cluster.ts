@@ -5,11 +5,13 @@
  * any worker is shut down through its endpoint, or when the group is signalled.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { isMessage, WORKER_ROLE_ENV, type ChildMessage, type LaunchSpec, type PrimaryMessage, type WorkerMessage } from './messages.ts';
 import { failureMessage, sendThen, startService } from './serve.ts';
+import { relayMcpSignal } from '../mcp/events.ts';
+import { SESSION_SECRET_ENV } from '../mcp/session-id.ts';
 
 /** Give up on workers that do not stop gracefully after this long. */
 const STOP_GRACE_MS = 30_000;
@@ -41,14 +43,18 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
   if (url.port === '0') url.port = String(await freePort(url.hostname.replace(/^\[|\]$/g, '')));
   const workerSpec: LaunchSpec = { ...spec, url: url.href.replace(/\/$/, '') };
   const serverId = randomUUID();
+  // One key signs every worker's 2025-era MCP session ids, so that any worker serves any session.
+  const mcpSessionSecret = process.env[SESSION_SECRET_ENV] ?? randomBytes(32).toString('base64url');
   const ready = new Set<Worker>();
   let groupReady = false;
   let stopping = false;
 
   const fork = (): void => {
     const worker = cluster.fork({ [WORKER_ROLE_ENV]: 'worker' });
-    worker.send({ type: 'spec', spec: workerSpec, serverId } satisfies PrimaryMessage);
+    worker.send({ type: 'spec', spec: workerSpec, serverId, mcpSessionSecret } satisfies PrimaryMessage);
     worker.on('message', (message: unknown) => {
+      // MCP list changes and session endings made in one worker reach the clients of the others.
+      if (relayMcpSignal(worker, message)) return;
       if (!isMessage<WorkerMessage>(message)) return;
       if (message.type === 'ready') onReady(worker, message.url);
       else if (message.type === 'failed') onFailed(worker, message);
@@ -130,6 +136,8 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
 export function runWorker(): void {
   process.once('message', (message: unknown) => {
     if (!isMessage<PrimaryMessage>(message) || message.type !== 'spec') return;
+    // In memory, like the admin token: not in the worker's environment block, which `ps e` shows.
+    process.env[SESSION_SECRET_ENV] = message.mcpSessionSecret;
     startService(message.spec, { serverId: message.serverId, writePidFile: false }).then(
       ({ service, url }) => {
         process.send?.({ type: 'ready', url, serverId: service.serverId, pid: process.pid } satisfies WorkerMessage);

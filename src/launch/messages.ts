@@ -38,7 +38,13 @@ export type WorkerMessage =
   /** A worker's service went Down (its shutdown endpoint was called): stop the whole group. */
   | { type: 'group-shutdown' };
 
-export type PrimaryMessage = { type: 'spec'; spec: LaunchSpec; serverId: string };
+export type PrimaryMessage = {
+  type: 'spec';
+  spec: LaunchSpec;
+  serverId: string;
+  /** Signs the 2025-era MCP session ids of every worker alike. */
+  mcpSessionSecret: string;
+};
 
 /** Set in the environment of cluster workers, which run the same entry as the primary. */
 export const WORKER_ROLE_ENV = 'TASKMESH_LAUNCH_ROLE';

@@ -1,0 +1,90 @@
+// numWorkers: 2 — a 2025-era session whose requests land on both workers, and list changes made
+// in either worker reaching a 2025-era session and a 2026-07-28 listener alike.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eraClient, eventually } from '../../src/mcp/fixtures/clients.ts';
+import { NotesContract, NotesService } from '../../src/mcp/fixtures/notes.service.ts';
+import { mcpUrl, type Client as TaskmeshClient } from '../../src/index.ts';
+import { killGroup } from '../helpers/processes.ts';
+
+let cm: TaskmeshClient<typeof NotesContract>;
+let endpoint: string;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  cm = await NotesService.launch({ host: '127.0.0.1', port: 0, numWorkers: 2, logger: false });
+  endpoint = mcpUrl(cm.url);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  await cm?.close().catch(() => {});
+  if (cm?.pid) killGroup(cm.pid);
+});
+
+/** One MCP POST on a connection of its own, so that the cluster spreads them over the workers. */
+async function rpc(body: object, headers: Record<string, string> = {}): Promise<{ status: number; session: string | undefined; message: any }> {
+  const response = await request(endpoint, {
+    method: 'POST',
+    reset: true,
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await response.body.text();
+  const data = text.startsWith('{') || text === '' ? text : (text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).at(-1)?.slice(6) ?? '');
+  const session = response.headers['mcp-session-id'];
+  return { status: response.statusCode, session: typeof session === 'string' ? session : undefined, message: data ? JSON.parse(data) : undefined };
+}
+
+const tool = (id: number, name: string, args: object = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+it('serves one 2025-era session from both workers, without "session not found"', { timeout: 60_000 }, async () => {
+  const opened = await rpc({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'spread', version: '1' } } });
+  expect(opened.status).toBe(200);
+  const headers = { 'mcp-session-id': opened.session!, 'mcp-protocol-version': '2025-11-25' };
+  expect((await rpc({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status).toBe(202);
+  const workers = new Set<number>();
+  for (let i = 1; workers.size < 2 && i <= 40; i++) {
+    const { status, message } = await rpc(tool(i, 'whoami'), headers);
+    expect(status, JSON.stringify(message)).toBe(200);
+    workers.add(message.result.structuredContent.pid);
+  }
+  expect(workers.size).toBe(2);
+  expect(workers.has(cm.pid!)).toBe(false);
+});
+
+it('tells a 2025-era session and a 2026-07-28 listener about changes made in either worker', { timeout: 60_000 }, async () => {
+  const counts = { legacy: 0, modern: 0 };
+  const legacy = await eraClient(cm.url, '2025-11-25');
+  const modern = await eraClient(cm.url, '2026-07-28');
+  clients.push(legacy, modern);
+  legacy.setNotificationHandler('notifications/tools/list_changed', () => void counts.legacy++);
+  modern.setNotificationHandler('notifications/tools/list_changed', () => void counts.modern++);
+  await modern.listen({ toolsListChanged: true });
+  // The legacy client opens its GET stream after the handshake: make changes until one reaches it,
+  // then let the notifications in flight arrive before counting.
+  for (let i = 0; counts.legacy === 0; i++) {
+    if (i === 100) throw new Error('no list_changed reached the 2025-era session');
+    await rpc(tool(50 + i, 'learn', { name: `warmup_${i}` }));
+    await sleep(100);
+  }
+  let settled = JSON.stringify(counts);
+  for (let same = 0; same < 3; ) {
+    await sleep(100);
+    same = JSON.stringify(counts) === settled ? same + 1 : 0;
+    settled = JSON.stringify(counts);
+  }
+  // Now changes from each worker: every one must reach both clients, wherever their streams are.
+  const before = { ...counts };
+  const changers = new Set<string>();
+  let learned = 0;
+  for (let i = 0; changers.size < 2 && i < 40; i++) {
+    const { message } = await rpc(tool(100 + i, 'learn', { name: `tool_${i}` }));
+    changers.add(message.result.content[0].text);
+    learned++;
+  }
+  expect(changers.size).toBe(2);
+  await eventually(() => (counts.legacy - before.legacy === learned && counts.modern - before.modern === learned ? true : undefined), 30_000, `${learned} list_changed on each client`);
+});
