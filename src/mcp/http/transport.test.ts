@@ -214,6 +214,23 @@ describe('2025-era sessions', () => {
   });
 });
 
+it('serves at the mount path and app path of the settings', async () => {
+  const saved = { mount: process.env.TASKMESH_MCP_MOUNT_PATH, app: process.env.TASKMESH_MCP_APP_PATH };
+  process.env.TASKMESH_MCP_MOUNT_PATH = '/tools/';
+  process.env.TASKMESH_MCP_APP_PATH = 'v1';
+  try {
+    const { endpoint } = await serve();
+    expect(new URL(endpoint).pathname).toBe('/tools/v1');
+    expect(await json(await post(endpoint, call(1, 'shout', { text: 'moved' })))).toMatchObject({ result: { structuredContent: { result: 'MOVED' } } });
+    expect((await post(endpoint.replace('/tools/v1', '/mcp-server/mcp'), call(1, 'shout', { text: 'x' }))).status).toBe(404);
+  } finally {
+    for (const [key, value] of [['TASKMESH_MCP_MOUNT_PATH', saved.mount], ['TASKMESH_MCP_APP_PATH', saved.app]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+});
+
 describe('DNS rebinding protection', () => {
   it('refuses a foreign Origin or Host on a loopback service, and says what to do', async () => {
     const { endpoint } = await serve();
