@@ -10,17 +10,14 @@ import type { FastifyCorsOptions } from '@fastify/cors';
 import { buildUrl, defaultUrlFor, isLoopbackHost, type UrlParts } from '../config.ts';
 import { ConfigError, DefinitionError, ErrorCodes, TaskmeshError } from '../errors.ts';
 import { ADMIN_TOKEN_ENV, ServerStatus, builtinTasks, readOnlyBuiltins, type BuiltinName, type EndpointDetail } from '../protocol.ts';
-import { taskJsonSchema, type AnyContract, type AnyTask, type Contract, type Schema } from '../task.ts';
+import { taskJsonSchema, type AnyContract, type AnyTask, type Contract } from '../task.ts';
 import { connect, statusAtHost, type ConnectOptions } from '../client/connect.ts';
 import type { ConnectionManagerClass, Client } from '../client/connection-manager.ts';
 import type { LaunchOptionsFor } from '../launch/options.ts';
 import { makeEndpoint, type Endpoint, type EndpointHandler, type EndpointOptions, type RequestContext } from './endpoint.ts';
-import { McpHost, type McpOptions } from '../mcp/host.ts';
-import { mcpHelpers, type McpClassHelpers } from '../mcp/helpers.ts';
-import type { PromptHandler, PromptOptions } from '../mcp/prompt.ts';
-import type { ResourceHandler, ResourceOptions } from '../mcp/resource.ts';
-import type { ToolHandler, ToolOptions } from '../mcp/tool.ts';
+import type { McpOptions } from '../mcp/host.ts';
 import type { StdioStreams } from '../mcp/stdio.ts';
+import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
 import { buildHttpApp, type LoggerOption } from './http-app.ts';
 
@@ -55,7 +52,7 @@ type ManagerOf<S> = S extends { connectionManager: infer M extends ConnectionMan
 
 const emptyContract: Contract<string, Record<never, AnyTask>> = Object.freeze({ kind: 'taskmesh.contract', name: 'Service', tasks: {} });
 
-export class Service {
+export class Service extends McpSurface {
   /** The contract the service serves; set by `Service.for(contract)`. */
   static contract: AnyContract = emptyContract;
   /** The module that defines the class, so that `launch()` can import it in a child process. */
@@ -100,11 +97,6 @@ export class Service {
     }) as Promise<Client<ContractOf<S>, ManagerOf<S>>>;
   }
 
-  /** MCP clients of this service: `mcp.connect(url?)` and `mcp.launch(options)` give a connected SDK Client. */
-  static get mcp(): McpClassHelpers {
-    return mcpHelpers(this);
-  }
-
   /** The status of whatever answers at `url`: Down when nothing does. */
   static statusAtHost(url?: string, options: { timeout?: number } = {}): Promise<ServerStatus> {
     return statusAtHost(url ?? this.defaultUrl(), options);
@@ -133,13 +125,12 @@ export class Service {
   #url: string;
   #stopping: Promise<void> | undefined;
   readonly #downListeners: (() => void)[] = [];
-  readonly #mcp: McpHost;
 
   constructor(options: ServiceOptions = {}) {
+    super();
     this.options = options;
     this.serverId = options.serverId ?? randomUUID();
     this.#url = buildUrl(options, new.target.name);
-    this.#mcp = new McpHost(new.target.name);
     for (const name of Object.keys(builtinTasks) as BuiltinName[]) {
       const methods = readOnlyBuiltins.includes(name) ? (['GET', 'POST'] as const) : (['POST'] as const);
       const endpoint = makeEndpoint(name, this.#builtinHandler(name), {
@@ -149,7 +140,7 @@ export class Service {
         asTool: name === 'status' || name === 'heartbeat' || name === 'endpoints',
       }, true);
       this.#endpoints.set(name, endpoint);
-      if (endpoint.asTool) this.#mcp.registry.addEndpointTool(endpoint);
+      if (endpoint.asTool) this.mcp.registry.addEndpointTool(endpoint);
     }
   }
 
@@ -187,41 +178,8 @@ export class Service {
           : `${this.className} already has an endpoint at "${endpoint.path}".`,
       );
     }
-    if (endpoint.asTool) this.#mcp.registry.addEndpointTool(endpoint);
+    if (endpoint.asTool) this.mcp.registry.addEndpointTool(endpoint);
     this.#endpoints.set(endpoint.path, endpoint);
-  }
-
-  /** The MCP side of the service: its registry of tools, resources and prompts, `sessionCount`, `notifyResourceUpdated(uri)`. */
-  get mcp(): McpHost {
-    return this.#mcp;
-  }
-
-  /** Add an MCP-only tool, in the constructor or while the service runs (connected clients then get list_changed). */
-  addTool<I extends Schema | undefined = undefined, O extends Schema | undefined = undefined>(name: string, handler: ToolHandler<I, O>, options: ToolOptions<I, O> = {}): void {
-    this.#mcp.registry.addTool(name, handler.bind(this) as ToolHandler<I, O>, options);
-  }
-
-  /** Remove a tool; false when there is none by that name. */
-  removeTool(name: string): boolean {
-    return this.#mcp.registry.removeTool(name);
-  }
-
-  /** Add a resource: a fixed URI (`notes://today`) or a URI template (`notes://{id}`). */
-  addResource(uri: string, handler: ResourceHandler, options: ResourceOptions = {}): void {
-    this.#mcp.registry.addResource(uri, handler.bind(this), options);
-  }
-
-  removeResource(uri: string): boolean {
-    return this.#mcp.registry.removeResource(uri);
-  }
-
-  /** Add a prompt, with string arguments given as a z.object. */
-  addPrompt<A extends Schema | undefined = undefined>(name: string, handler: PromptHandler<A>, options: PromptOptions<A> = {}): void {
-    this.#mcp.registry.addPrompt(name, handler.bind(this) as PromptHandler<A>, options);
-  }
-
-  removePrompt(name: string): boolean {
-    return this.#mcp.registry.removePrompt(name);
   }
 
   /**
@@ -242,7 +200,7 @@ export class Service {
     const { logger } = this.options;
     const logLevel = logger === false ? 'silent' : typeof logger === 'object' ? logger.level : undefined;
     const facts = { className: this.className, version: this.options.version ?? '0.0.0', options: this.options.mcp ?? {}, logLevel };
-    const serving = serveMcpStdio(this.#mcp, { ...facts, status: () => this.#status }, streams);
+    const serving = serveMcpStdio(this.mcp, { ...facts, status: () => this.#status }, streams);
     await Promise.race([serving.done, this.whenDown()]);
     await serving.close();
     await this.stop();
@@ -290,7 +248,7 @@ export class Service {
     );
     if (this.options.mcp?.enabled !== false) {
       const facts = { className: this.className, version: this.options.version ?? '0.0.0', options: this.options.mcp ?? {}, bindHost: hostname, adminPolicy };
-      this.#mcp.mount(this.#app, { ...facts, status: () => this.#status });
+      this.mcp.mount(this.#app, { ...facts, status: () => this.#status });
     }
     await this.configureApp(this.#app);
     try {
@@ -317,7 +275,7 @@ export class Service {
       throw error;
     }
     this.#status = ServerStatus.Available;
-    this.#mcp.preload();
+    this.mcp.preload();
     this.#app.log.info({ url: this.#url, serverId: this.serverId }, `${this.className} available at ${this.#url}`);
     return this.#url;
   }
