@@ -49,6 +49,7 @@ export class McpFederation {
   readonly #unsubscribe: () => void;
   // Changes apply one at a time, so that names are computed from one consistent picture.
   #queue: Promise<void> = Promise.resolve();
+  #closed = false;
 
   constructor(apps: AppRegistry, tools: McpRegistry, options: FederationOptions) {
     this.#apps = apps;
@@ -74,7 +75,11 @@ export class McpFederation {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#unsubscribe();
+    // A handshake with an app that does not answer would hold the queue: end those first. The
+    // steps still queued see #closed and make no new connection; the rest close once it drains.
+    await Promise.all([...this.#connections.values()].filter((c) => c.state === 'connecting').map((c) => c.close()));
     await this.#queue;
     await Promise.all([...this.#connections.values()].map((c) => c.close()));
     this.#connections.clear();
@@ -86,7 +91,7 @@ export class McpFederation {
   }
 
   #enqueue(step: () => Promise<void>): void {
-    this.#queue = this.#queue.then(step).catch((error: unknown) => {
+    this.#queue = this.#queue.then(() => (this.#closed ? undefined : step())).catch((error: unknown) => {
       this.#options.log()?.error({ err: error }, `MCP federation failed to update: ${(error as Error).message}`);
     });
   }

@@ -164,6 +164,16 @@ describe('health', () => {
     expect(heartbeat.details.plain.message).toContain('no taskmesh heartbeat');
   });
 
+  it('gives up on an app that does not answer within the health check timeout, and says so', async () => {
+    const gw = await gateway({ healthCheckTimeout: 200 });
+    // Every path under /hang accepts the request and never answers.
+    const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'silent', url: `${upstream.url}/hang` });
+    expect(status).toBe(200);
+    expect(body.health).toMatchObject({ status: 'Down', server_id: null, message: expect.stringContaining('no answer within 200 ms') });
+    const { heartbeat } = await getJson(`${gw.url}/heartbeat`);
+    expect(heartbeat.details.silent).toMatchObject({ status: 'Down', message: expect.stringContaining('no answer within 200 ms') });
+  });
+
   it('checks apps at the configured interval and notices one going down and coming back', async () => {
     const app = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
     const url = await app.start();

@@ -58,14 +58,15 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     this.#checkNotSelf(url);
     const app = await this.registry.register(name, url);
     await checkApp(this.registry, app, this.#checkTimeout);
-    await this.federation?.settled();
+    // Its MCP tools are listed by the time the reply leaves, unless reading them takes longer than a health check.
+    await this.#federationSettled();
     context.log.info({ app: name, url: app.url, health: app.health.status }, `app "${name}" registered`);
     return this.registry.info(app);
   };
 
   unregisterApp: EndpointHandler<typeof unregisterApp> = async ({ name }, context) => {
     if (!(await this.registry.remove(name))) throw new AppNotRegisteredError(name, this.registry.names());
-    await this.federation?.settled();
+    await this.#federationSettled();
     context.log.info({ app: name }, `app "${name}" unregistered`);
     return { removed: name };
   };
@@ -99,6 +100,13 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await super.configureApp(app);
     await this.registry.load();
     await app.register(forwardingRoutes, { registry: this.registry, upstreamTimeout: this.#upstreamTimeout });
+  }
+
+  async #federationSettled(): Promise<void> {
+    if (!this.federation) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.federation.settled(), new Promise((resolve) => (timer = setTimeout(resolve, this.#checkTimeout)))]);
+    clearTimeout(timer);
   }
 
   /** Names the gateway serves itself cannot be apps: their paths would never be forwarded. */

@@ -25,18 +25,14 @@ type Reply = { ok: true; status: number; body: unknown } | { ok: false; reason: 
 
 async function post(app: UpstreamApp, path: string, timeout: number): Promise<Reply> {
   let response: Dispatcher.ResponseData;
+  // One deadline for the whole check, connecting included (a host that drops packets would
+  // otherwise hold it for the connect timeout).
+  const signal = AbortSignal.timeout(timeout);
   try {
-    response = await app.pool.request({
-      method: 'POST',
-      path: `${app.basePath}/${path}`,
-      headers: { accept: 'application/json' },
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
+    response = await app.pool.request({ method: 'POST', path: `${app.basePath}/${path}`, headers: { accept: 'application/json' }, signal });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-    return { ok: false, reason: timedOut ? `no answer within ${timeout} ms` : `unreachable (${code ?? (error as Error).message})` };
+    return { ok: false, reason: signal.aborted ? `no answer within ${timeout} ms` : `unreachable (${code ?? (error as Error).message})` };
   }
   try {
     const text = await response.body.text();
@@ -48,7 +44,7 @@ async function post(app: UpstreamApp, path: string, timeout: number): Promise<Re
     }
     return { ok: true, status: response.statusCode, body };
   } catch (error) {
-    return { ok: false, reason: `the reply broke off (${(error as Error).message})` };
+    return { ok: false, reason: signal.aborted ? `no whole answer within ${timeout} ms` : `the reply broke off (${(error as Error).message})` };
   }
 }
 

@@ -28,7 +28,7 @@ async function drain(request: IncomingMessage): Promise<{ length: number; sha256
 /** What the upstream saw, for tests that wait on it. */
 const events: string[] = [];
 
-/** Routes: /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /hang, /no-content, anything else 404 text. */
+/** Routes: /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /hang (and below), /no-content, anything else 404 text. */
 async function upstreamHandler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://upstream');
   const path = url.pathname.replace(/^\/base/, '');
@@ -58,7 +58,7 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
       if (!response.write(chunk.subarray(0, Math.min(chunk.length, size - sent)))) await new Promise((r) => response.once('drain', r));
     }
     response.end();
-  } else if (path === '/hang') {
+  } else if (path.startsWith('/hang')) {
     // Never answers; tells the test when it got the request and when its caller went away.
     events.push('hang:open');
     response.once('close', () => events.push('hang:closed'));

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,23 @@ describe('McpConnection', () => {
     open = false;
     await expect(mcp.callTool('echo', { message: 'y' })).rejects.toThrow('circuit open');
     expect(seen).toEqual(['passed', 'passed', 'refused']);
+  });
+
+  it('close() ends a connection still waiting for a server that never answers', async () => {
+    let requests = 0;
+    const silent = createHttpServer(() => void requests++);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const mcp = connection(`http://127.0.0.1:${(silent.address() as { port: number }).port}`);
+      const pending = mcp.listTools().catch((error: unknown) => error);
+      while (requests === 0) await sleep(10);
+      await mcp.close();
+      expect(await pending).toBeInstanceOf(Error);
+      expect(mcp.state).toBe('closed');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('refuses calls once closed, saying so', async () => {

@@ -64,6 +64,8 @@ export class McpConnection {
   #client: Promise<Client> | undefined;
   #tools: Tool[] | undefined;
   #state: McpConnectionState = 'idle';
+  /** Aborted by close(): ends a connect or a request still under way. */
+  readonly #lifetime = new AbortController();
 
   constructor(options: McpConnectionOptions) {
     this.name = options.name;
@@ -93,10 +95,15 @@ export class McpConnection {
   }
 
   async close(): Promise<void> {
+    const connecting = this.#state === 'connecting';
     this.#state = 'closed';
     const client = this.#client;
     this.#client = undefined;
     this.#tools = undefined;
+    const closed = new TaskmeshError(ErrorCodes.ABORTED, `The MCP connection to ${this.name} (${this.url}) was closed.`);
+    // A handshake with a server that does not answer would never end: cut it. A connected client
+    // closes its streams itself, which servers take better than a cut connection.
+    if (connecting) this.#lifetime.abort(closed);
     await (await client?.catch(() => undefined))?.close().catch(() => {});
   }
 
@@ -107,7 +114,7 @@ export class McpConnection {
 
   async #request<T>(run: (client: Client, signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.#policy.execute(async ({ signal: policySignal }) => {
-      const combined = signal ? AbortSignal.any([signal, policySignal]) : policySignal;
+      const combined = AbortSignal.any(signal ? [signal, policySignal, this.#lifetime.signal] : [policySignal, this.#lifetime.signal]);
       const client = await this.#connected();
       try {
         return await run(client, combined);
@@ -148,12 +155,20 @@ export class McpConnection {
       },
     });
     const headers = this.#options.headers;
-    const transport = new StreamableHTTPClientTransport(new URL(this.url), headers ? { requestInit: { headers } } : {});
+    const lifetime = this.#lifetime.signal;
+    const transport = new StreamableHTTPClientTransport(new URL(this.url), {
+      ...(headers ? { requestInit: { headers } } : {}),
+      // Every HTTP request of this connection ends when it is closed, even one the SDK would not
+      // abort (the handshake with a server that never answers).
+      fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, lifetime]) : lifetime }),
+    });
     try {
       await client.connect(transport, this.#timeout());
     } catch (error) {
-      this.#client = undefined;
-      this.#state = 'idle';
+      if (!this.#lifetime.signal.aborted) {
+        this.#client = undefined;
+        this.#state = 'idle';
+      }
       await client.close().catch(() => {});
       throw this.#mapped(error);
     }
