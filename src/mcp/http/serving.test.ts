@@ -176,6 +176,23 @@ describe.each(ERAS)('MCP %s', (era) => {
     expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('added');
   });
 
+  it('tells subscribed clients that a resource changed, and only them', async () => {
+    await using fresh = await freshService();
+    const updated: string[] = [];
+    const client = await eraClient(fresh.url, era);
+    clients.push(client);
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri));
+    if (era === '2026-07-28') await client.listen({ resourceSubscriptions: ['notes://index'] });
+    else {
+      await client.subscribeResource({ uri: 'notes://index' });
+      await listening(fresh.service, client, era, {});
+    }
+    fresh.service.mcp.notifyResourceUpdated('notes://logo');
+    fresh.service.mcp.notifyResourceUpdated('notes://index');
+    await eventually(() => (updated.length > 0 ? true : undefined), 5_000, 'notifications/resources/updated');
+    expect(updated).toEqual(['notes://index']);
+  });
+
   it('sends resources and prompts list_changed too', async () => {
     await using fresh = await freshService();
     const seen: string[] = [];
