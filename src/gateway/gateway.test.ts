@@ -247,3 +247,10 @@ describe('state file', () => {
     expect((await getJson(`${gw.url}/list_apps`)).apps).toEqual({});
   });
 });
+
+describe('workers', () => {
+  it('refuses to run as one of several cluster workers, whose registries would diverge', async () => {
+    const error = await Gateway.launch({ host: '127.0.0.1', port: 0, numWorkers: 2, progress: false, logDir: dir, pidFile: join(dir, 'workers.pid') }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCodes.LAUNCH_FAILED, message: expect.stringContaining('numWorkers: 1') });
+  });
+});

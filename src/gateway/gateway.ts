@@ -3,9 +3,10 @@
  * registry lives in memory, or in a state file that survives restarts; its heartbeat reports on
  * every app; apps are health-checked at an interval.
  */
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { isLoopbackHost, normalizeUrl, settings } from '../config.ts';
-import { AppNotRegisteredError, InvalidInputError } from '../errors.ts';
+import { AppNotRegisteredError, ConfigError, InvalidInputError } from '../errors.ts';
 import { Service, type ServiceOptions } from '../service/service.ts';
 import type { EndpointHandler } from '../service/endpoint.ts';
 import { GatewayClient } from './client.ts';
@@ -40,6 +41,12 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
 
   constructor(options: GatewayOptions = {}) {
     super(options);
+    if (cluster.isWorker) {
+      // Each worker would have its own registry, and registrations would depend on which worker got them.
+      throw new ConfigError(
+        'A Gateway keeps its registry in its own process, so it cannot run as one of several cluster workers: launch it with numWorkers: 1 (the default).',
+      );
+    }
     this.registry = new AppRegistry(options.stateFile ? stateFileStore(options.stateFile) : memoryStore());
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
