@@ -4,6 +4,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { DefinitionError } from '../errors.ts';
+import type { LaunchOptions } from '../launch/options.ts';
 import type { McpConnectOptions } from './client.ts';
 
 /** The parts of a service class the helpers use. */
@@ -20,7 +21,7 @@ export interface McpClassHelpers {
    * Launch the service in its own process (as `launch()` does, with the same options) and return a
    * connected SDK Client; closing the client shuts the service down (unless it was launched detached).
    */
-  launch(options?: Record<string, unknown> & { mcpClient?: McpConnectOptions }): Promise<Client>;
+  launch(options?: LaunchOptions & Record<string, unknown> & { mcpClient?: McpConnectOptions }): Promise<Client>;
 }
 
 export function mcpHelpers(service: ServiceClassLike): McpClassHelpers {
