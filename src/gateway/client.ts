@@ -188,7 +188,11 @@ class GatewayClientBase extends ClientBase {
     if (!info) info = (await this.#refresh()).get(name);
     if (!info) throw new AppNotRegisteredError(name, [...(this.#registry?.keys() ?? [])].sort(), `the gateway ${this.url}`);
     const known = this.#dynamic.get(name);
-    if (known && JSON.stringify(known.info.endpoints) === JSON.stringify(info.endpoints)) return known.client;
+    if (known?.info === info) return known.client;
+    if (known && JSON.stringify(known.info.endpoints) === JSON.stringify(info.endpoints)) {
+      known.info = info;
+      return known.client;
+    }
     const client = new ConnectionManager({ ...this.#appInit(name), details: info.endpoints, serverId: info.health.server_id ?? undefined }) as DynamicClient;
     this.#dynamic.set(name, { info, client });
     if (known) void known.client.close();
