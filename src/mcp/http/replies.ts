@@ -1,6 +1,6 @@
 /** JSON-RPC error replies, and web `Response`s written to a Node response, for the MCP endpoint. */
 import type { ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 export interface RpcErrorBody {
   jsonrpc: '2.0';
@@ -19,10 +19,11 @@ export function sendRpcError(reply: FastifyReply, status: number, code: number, 
 }
 
 /** Take the response over from Fastify, for streams the SDK writes itself. Fastify still logs the request's line. */
-export function hijack(request: FastifyRequest, reply: FastifyReply): ServerResponse {
+export function hijack(reply: FastifyReply): ServerResponse {
+  const pending = reply.getHeaders();
   reply.hijack();
-  // Fastify sets no headers on a hijacked reply.
-  reply.raw.setHeader('x-request-id', request.id);
+  // Fastify does not send the headers set so far (request id, CORS) on a hijacked reply: pass them on.
+  for (const [name, value] of Object.entries(pending)) if (value !== undefined) reply.raw.setHeader(name, value);
   return reply.raw;
 }
 

@@ -133,7 +133,7 @@ export class McpHttpRuntime {
   }
 
   async #viaNode(handler: NodeHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
-    const raw = hijack(request, reply);
+    const raw = hijack(reply);
     await withCallOrigin(origin, () => handler(request.raw, raw, request.body));
   }
 

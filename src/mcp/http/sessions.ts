@@ -204,7 +204,7 @@ export class SessionStore {
     session.open++;
     session.streams += stream;
     session.lastSeen = Date.now();
-    const raw = hijack(request, reply);
+    const raw = hijack(reply);
     const gone = new AbortController();
     raw.once('close', () => {
       session.open--;

@@ -19,15 +19,13 @@ import { hijack, sendRpcError } from './replies.ts';
 
 class Exchange {
   readonly originalId: RequestId;
-  readonly #request: FastifyRequest;
   readonly #reply: FastifyReply;
   readonly #resolve: (body: unknown) => void;
   #stream: ServerResponse | undefined;
   done = false;
 
-  constructor(originalId: RequestId, request: FastifyRequest, reply: FastifyReply, resolve: (body: unknown) => void) {
+  constructor(originalId: RequestId, reply: FastifyReply, resolve: (body: unknown) => void) {
     this.originalId = originalId;
-    this.#request = request;
     this.#reply = reply;
     this.#resolve = resolve;
   }
@@ -36,7 +34,7 @@ class Exchange {
   notify(message: JSONRPCMessage): void {
     if (this.done) return;
     if (!this.#stream) {
-      this.#stream = hijack(this.#request, this.#reply);
+      this.#stream = hijack(this.#reply);
       this.#stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     }
     this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
@@ -168,7 +166,7 @@ export class StatelessServing {
     }
     const params = directToolCall(message);
     return new Promise((resolve) => {
-      const exchange = new Exchange(message.id, request, reply, resolve);
+      const exchange = new Exchange(message.id, reply, resolve);
       if (params) {
         const gone = new AbortController();
         reply.raw.once('close', () => {

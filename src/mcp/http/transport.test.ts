@@ -256,6 +256,21 @@ describe('DNS rebinding protection', () => {
   });
 });
 
+it('keeps the service\'s headers (CORS, request id) on streamed replies', async () => {
+  const origin = 'https://app.example.com';
+  const { endpoint } = await serve({ cors: { origin, exposedHeaders: ['Mcp-Session-Id'] }, mcp: { allowedOrigins: [origin] } });
+  const streamed = await post(endpoint, call(1, 'wait', { ms: 3 }, { progressToken: 'c' }), { origin });
+  expect(streamed.headers.get('content-type')).toBe('text/event-stream');
+  expect(streamed.headers.get('access-control-allow-origin')).toBe(origin);
+  expect(streamed.headers.get('x-request-id')).toBeTruthy();
+  await streamed.text();
+  const opened = await post(endpoint, initialize, { origin });
+  expect(opened.headers.get('access-control-allow-origin')).toBe(origin);
+  expect(opened.headers.get('access-control-expose-headers')).toContain('Mcp-Session-Id');
+  expect(opened.headers.get('mcp-session-id')).toBeTruthy();
+  await opened.text();
+});
+
 describe('admin tools', () => {
   it('run only for admin callers, as admin endpoints do', async () => {
     const { service, endpoint } = await serve({ adminToken: 'sesame' });
