@@ -78,6 +78,7 @@ export const builtinTasks = {
   shutdown: task({
     name: 'shutdown',
     description: 'Stop the service after in-flight requests finish. Admin: needs the admin token unless called from loopback to a loopback-only service.',
+    scope: 'admin',
     output: z.object({ status: statusSchema }),
   }),
 };

@@ -18,6 +18,11 @@ export interface Task<
   readonly description: string | undefined;
   readonly input: I;
   readonly output: O;
+  /**
+   * `admin` tasks need the service's admin token. Clients send their token with these calls only,
+   * so a token never travels to endpoints (or, through a gateway, to apps) that do not need it.
+   */
+  readonly scope: 'public' | 'admin';
 }
 
 export type AnyTask = Task<string, Schema | undefined, Schema | undefined>;
@@ -37,7 +42,7 @@ export function task<
   const N extends string,
   I extends Schema | undefined = undefined,
   O extends Schema | undefined = undefined,
->(definition: { name: N; description?: string; input?: I; output?: O }): Task<N, I, O> {
+>(definition: { name: N; description?: string; input?: I; output?: O; scope?: 'public' | 'admin' }): Task<N, I, O> {
   if (!NAME_PATTERN.test(definition.name)) {
     throw new DefinitionError(
       `Task name "${definition.name}" is not a valid endpoint path: use letters, digits, _ and -, with dots between segments (e.g. "models.list").`,
@@ -49,6 +54,7 @@ export function task<
     description: definition.description,
     input: definition.input as I,
     output: definition.output as O,
+    scope: definition.scope ?? 'public',
   });
 }
 

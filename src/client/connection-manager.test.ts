@@ -252,3 +252,28 @@ describe('generated methods', () => {
     expect(await EchoService.connect(service.url).then(async (cm) => (await cm.close(), cm instanceof LoudEcho))).toBe(false);
   });
 });
+
+describe('the admin token', () => {
+  it('travels only with admin calls, never with ordinary ones', async () => {
+    const { createServer } = await import('node:http');
+    const seen: Record<string, string | undefined> = {};
+    // A plain server that records what arrives: the header must not even reach a public endpoint.
+    const server = createServer((req, res) => {
+      seen[req.url ?? ''] = req.headers.authorization;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/heartbeat' ? JSON.stringify({ heartbeat: { status: 'Available', server_id: 'x', message: null, details: null } }) : '{"status":"Stopping"}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => server.close(r)));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const Mixed = contract('Mixed', {
+      open: task({ name: 'open' }),
+      purge: task({ name: 'purge', scope: 'admin' }),
+    });
+    const cm = await connect(url, Mixed, { token: 'secret' });
+    cleanup.push(() => cm.close());
+    await cm.open();
+    await cm.purge();
+    await cm.shutdown({ block: false });
+    expect(seen).toEqual({ '/heartbeat': undefined, '/open': undefined, '/purge': 'Bearer secret', '/shutdown': 'Bearer secret' });
+  });
+});

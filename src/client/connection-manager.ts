@@ -47,10 +47,12 @@ export interface ClientInit {
   pid?: number | undefined;
 }
 
-interface Route {
+export interface Route {
   path: string;
   input: Schema | undefined;
   output: Schema | undefined;
+  /** Admin routes alone carry the admin token. */
+  admin: boolean;
 }
 
 type Replace<S extends string> = S extends `${infer A}.${infer B}` ? Replace<`${A}_${B}`> : S extends `${infer A}-${infer B}` ? Replace<`${A}_${B}`> : S;
@@ -68,7 +70,7 @@ export type ContractMethods<C extends AnyContract> = {
   [K in keyof C['tasks'] & string as Replace<K> extends Reserved ? never : Replace<K>]: EndpointMethod<C['tasks'][K]>;
 };
 
-class ConnectionManagerBase<C extends AnyContract = AnyContract> {
+export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   readonly url: string;
   serverId: string | undefined;
   readonly contract: C | undefined;
@@ -101,7 +103,7 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     this.#shutdownOnDispose = init.shutdownOnDispose ?? false;
 
     for (const [key, t] of Object.entries(init.contract?.tasks ?? {})) {
-      this.#addRoute(key, methodNameFor(key), { path: t.name, input: t.input, output: t.output });
+      this.#addRoute(key, methodNameFor(key), { path: t.name, input: t.input, output: t.output, admin: t.scope === 'admin' });
     }
     for (const detail of Object.values(init.details ?? {})) {
       if (detail.builtin || this.#routes.has(detail.path)) continue;
@@ -126,7 +128,7 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
    */
   call<K extends keyof C['tasks'] & string>(name: K, input?: TaskInput<C['tasks'][K]>, options?: CallOptions): Promise<TaskOutput<C['tasks'][K]>>;
   call(name: string, input?: unknown, options?: CallOptions): Promise<unknown> {
-    const route = this.#routes.get(name) ?? { path: name.replace(/^\/+/, ''), input: undefined, output: undefined };
+    const route = this.#routes.get(name) ?? { path: name.replace(/^\/+/, ''), input: undefined, output: undefined, admin: false };
     return this.#invoke(route, input, options);
   }
 
@@ -139,7 +141,7 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
       }
       body = parsed.data;
     }
-    const result = await this.#send(route.path, 'POST', body, options);
+    const result = await this.#send(route, body, options);
     if (!route.output || options.validateOutput === false) return result.body;
     const checked = route.output.safeParse(result.body);
     if (!checked.success) {
@@ -152,17 +154,17 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     return checked.data;
   }
 
-  #send(path: string, method: 'GET' | 'POST', body: unknown, options: CallOptions = {}) {
+  #send(route: Route, body: unknown, options: CallOptions = {}) {
     if (this.#closed) throw new TaskmeshError(ErrorCodes.CALL_FAILED, `This client of ${this.url} is closed; connect again.`);
     const headers: Record<string, string> = {};
     if (options.requestId) headers['x-request-id'] = options.requestId;
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (route.admin && this.#token) headers.authorization = `Bearer ${this.#token}`;
     return sendJson({
       pool: this.#pool,
       baseUrl: this.url,
       basePath: this.#basePath,
-      method,
-      path,
+      method: 'POST',
+      path: route.path,
       body,
       timeout: options.timeout ?? this.#timeout,
       signal: callSignal(options),
@@ -172,7 +174,7 @@ class ConnectionManagerBase<C extends AnyContract = AnyContract> {
 
   async #builtin<T>(name: keyof typeof builtinTasks, options?: CallOptions): Promise<T> {
     const t = builtinTasks[name];
-    return (await this.#invoke({ path: t.name, input: undefined, output: t.output }, undefined, options)) as T;
+    return (await this.#invoke({ path: t.name, input: undefined, output: t.output, admin: t.scope === 'admin' }, undefined, options)) as T;
   }
 
   /** The service's status; `Down` when nothing answers. */
@@ -281,6 +283,7 @@ function runtimeRoute(detail: EndpointDetail): Route {
   };
   return {
     path: detail.path,
+    admin: detail.scope === 'admin',
     get input() {
       return lazy(detail.input_schema);
     },

@@ -57,6 +57,7 @@ export const registerApp = task({
     'Register (or replace) an app under a name: the gateway then forwards /{name}/{path} to {url}/{path}. Admin: needs the admin token unless called from loopback to a loopback-only gateway.',
   input: z.strictObject({ name: appNameSchema, url: appUrlSchema }),
   output: AppInfoSchema,
+  scope: 'admin',
 });
 
 export const unregisterApp = task({
@@ -64,6 +65,7 @@ export const unregisterApp = task({
   description: 'Remove a registered app. Admin, like register_app.',
   input: z.strictObject({ name: z.string() }),
   output: z.object({ removed: z.string() }),
+  scope: 'admin',
 });
 
 export const listApps = task({

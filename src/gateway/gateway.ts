@@ -55,8 +55,8 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
       options.mcp?.enabled === false
         ? undefined
         : new McpFederation(this.registry, this.mcp.registry, { timeout: this.#upstreamTimeout, log: () => this.app?.log });
-    this.addEndpoint('register_app', this.registerApp, { schema: registerApp, scope: 'admin' });
-    this.addEndpoint('unregister_app', this.unregisterApp, { schema: unregisterApp, scope: 'admin' });
+    this.addEndpoint('register_app', this.registerApp, { schema: registerApp });
+    this.addEndpoint('unregister_app', this.unregisterApp, { schema: unregisterApp });
     this.addEndpoint('list_apps', this.listApps, { schema: listApps, methods: ['GET', 'POST'] });
   }
 

@@ -31,6 +31,7 @@ export interface EndpointOptions<T extends AnyTask> {
   methods?: HttpMethod[];
   /** Also expose the endpoint as an MCP tool. */
   asTool?: boolean;
+  /** The task's scope by default; give the scope on the task so that clients know to send the token. */
   scope?: EndpointScope;
 }
 
@@ -72,7 +73,7 @@ export function makeEndpoint(
     handler,
     methods,
     asTool: options.asTool ?? false,
-    scope: options.scope ?? 'public',
+    scope: options.scope ?? options.schema.scope,
     builtin,
   };
 }

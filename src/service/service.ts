@@ -136,7 +136,6 @@ export class Service extends McpSurface {
       const endpoint = makeEndpoint(name, this.#builtinHandler(name), {
         schema: builtinTasks[name],
         methods: [...methods],
-        scope: name === 'shutdown' ? 'admin' : 'public',
         asTool: name === 'status' || name === 'heartbeat' || name === 'endpoints',
       }, true);
       this.#endpoints.set(name, endpoint);
