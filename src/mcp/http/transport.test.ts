@@ -55,8 +55,8 @@ async function openSession(endpoint: string): Promise<string> {
 }
 
 /** A tools/call within a session; the JSON-RPC message of the reply (JSON or SSE). */
-async function callInSession(endpoint: string, session: string, name: string, args: object): Promise<{ status: number; message: { result?: any; error?: any } }> {
-  const response = await post(endpoint, call(7, name, args), { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' });
+async function callInSession(endpoint: string, session: string, name: string, args: object, version = '2025-11-25'): Promise<{ status: number; message: { result?: any; error?: any } }> {
+  const response = await post(endpoint, call(7, name, args), { 'mcp-session-id': session, 'mcp-protocol-version': version });
   const text = await response.text();
   const data = text.startsWith('{') ? text : (text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).at(-1)?.slice(6) ?? 'null');
   return { status: response.status, message: JSON.parse(data) };
@@ -158,6 +158,17 @@ describe('2025-era requests without a session', () => {
 });
 
 describe('2025-era sessions', () => {
+  it('negotiate 2025-06-18 with a client that asks for it', async () => {
+    const { endpoint } = await serve();
+    const response = await post(endpoint, { ...initialize, params: { ...initialize.params, protocolVersion: '2025-06-18' } });
+    const text = await response.text();
+    const answer = JSON.parse(text.startsWith('{') ? text : text.split('\n').find((l) => l.startsWith('data: {'))!.slice(6));
+    expect(answer.result).toMatchObject({ protocolVersion: '2025-06-18', serverInfo: { name: 'NotesService' }, capabilities: { tools: { listChanged: true } } });
+    const session = response.headers.get('mcp-session-id')!;
+    const { message } = await callInSession(endpoint, session, 'shout', { text: 'old' }, '2025-06-18');
+    expect(message.result.structuredContent).toEqual({ result: 'OLD' });
+  });
+
   it('refuses an unknown or forged session id with 404, so that the client starts over', async () => {
     const { endpoint } = await serve();
     const id = await openSession(endpoint);
