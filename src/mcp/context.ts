@@ -55,7 +55,10 @@ export function mcpContext(sdk: ServerContext, fallbackLog: Logger): McpContext 
   return {
     requestId: origin.requestId,
     log: origin.log,
-    signal: sdk.mcpReq.signal,
+    // Read on use: the direct stateless path makes its abort signal only when a handler asks.
+    get signal() {
+      return sdk.mcpReq.signal;
+    },
     mcp: sdk,
     progress: (progress, total, message) =>
       progressToken === undefined

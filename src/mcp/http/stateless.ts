@@ -122,14 +122,16 @@ function noChannel(what: string): Promise<never> {
 }
 
 /** What a tool handler sees of the SDK on the direct path: the same surface a stateless SDK server gives it. */
-function directContext(message: JSONRPCRequest, exchange: Exchange, signal: AbortSignal): ServerContext {
+function directContext(message: JSONRPCRequest, exchange: Exchange, signal: () => AbortSignal): ServerContext {
   const notify = async (notification: Notification): Promise<void> => exchange.notify({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
   return {
     mcpReq: {
       id: message.id,
       method: message.method,
       requestState: () => undefined,
-      signal,
+      get signal() {
+        return signal();
+      },
       send: (() => noChannel('anything')) as ServerContext['mcpReq']['send'],
       notify,
       log: (level, data, logger) => notify({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } }),
@@ -168,13 +170,21 @@ export class StatelessServing {
     return new Promise((resolve) => {
       const exchange = new Exchange(message.id, reply, resolve);
       if (params) {
-        const gone = new AbortController();
+        // Made on first use, as for HTTP endpoints: most handlers never look at their abort signal.
+        let gone: AbortController | undefined;
+        let left = false;
         reply.raw.once('close', () => {
           if (exchange.done) return;
-          gone.abort(GONE);
+          left = true;
+          gone?.abort(GONE);
           exchange.abandon();
         });
-        const context = directContext(message, exchange, gone.signal);
+        const signal = (): AbortSignal => {
+          gone ??= new AbortController();
+          if (left && !gone.signal.aborted) gone.abort(GONE);
+          return gone.signal;
+        };
+        const context = directContext(message, exchange, signal);
         withCallOrigin(origin, () => this.#callTool({ params }, context)).then(
           (result) => exchange.finish({ jsonrpc: '2.0', id: message.id, result }),
           (error: { code?: unknown; message?: string; data?: unknown }) => {

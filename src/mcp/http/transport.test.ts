@@ -100,6 +100,17 @@ describe('2025-era requests without a session', () => {
     expect(reason).toContain('went away');
   });
 
+  it('cancels a plain tools/call (served directly) when the caller goes away', async () => {
+    const abort = new AbortController();
+    const before = service.aborted.length;
+    const pending = post(endpoint, call(11, 'wait', { ms: 3_001 }), {}, abort.signal).catch((error: unknown) => error);
+    await eventually(() => (service.waiting.includes(3_001) ? true : undefined), 10_000, 'the handler to start');
+    abort.abort();
+    await pending;
+    const reason = await eventually(() => service.aborted[before], 10_000, 'the handler to see the abort');
+    expect(reason).toContain('went away');
+  });
+
   it('answers a plain tools/call (served directly) as the SDK server answers one with a progress token', async () => {
     /** The JSON-RPC reply of a call, from a JSON body or the last event of an SSE stream. */
     const reply = async (body: object): Promise<{ messages: any[]; last: any }> => {
