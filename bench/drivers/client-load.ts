@@ -1,6 +1,8 @@
 // Client throughput: `concurrency` calls in flight against the echo service for `seconds`, either
 // through taskmesh's typed client or through a raw undici pool sending the same bytes. Run pinned
-// to the load core while the service runs on the other; prints calls/s and client CPU per call.
+// to the load core while the service runs on the other; prints calls/s, and calls per second of
+// this process's CPU: the service is the slower side, so it caps the raw rate of both clients
+// alike, and what the client itself costs shows in its CPU per call.
 //   node bench/drivers/client-load.ts typed|undici URL SECONDS CONCURRENCY WARMUP_SECONDS
 import { Pool } from 'undici';
 import { connect } from '../../src/client/index.ts';
@@ -60,4 +62,5 @@ const calls = await load(from, from + seconds * 1000);
 const elapsed = (performance.now() - from) / 1000;
 const used = process.cpuUsage(cpu);
 await close();
-report({ mode: args.mode, calls, seconds: elapsed, callsPerSecond: calls / elapsed, cpuMicrosPerCall: (used.user + used.system) / calls });
+const cpuMicros = used.user + used.system;
+report({ mode: args.mode, calls, seconds: elapsed, callsPerSecond: calls / elapsed, callsPerCpuSecond: (calls * 1e6) / cpuMicros, cpuMicrosPerCall: cpuMicros / calls });
