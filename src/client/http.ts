@@ -2,7 +2,8 @@
  * Outgoing HTTP for clients: one undici keep-alive pool per origin, shared by every client of that
  * origin and closed when the last of them closes; failures mapped to taskmesh's coded errors.
  */
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../lazy.ts';
 import { CallTimeoutError, ErrorCodes, ServiceCallError, ServiceUnreachableError, TaskmeshError, type ErrorBody } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
 
@@ -16,7 +17,7 @@ const pools = new Map<string, PoolEntry>();
 export function acquirePool(origin: string): Pool {
   let entry = pools.get(origin);
   if (!entry) {
-    entry = { pool: new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }), users: 0 };
+    entry = { pool: new (undici().Pool)(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }), users: 0 };
     pools.set(origin, entry);
   }
   entry.users += 1;

@@ -8,7 +8,7 @@
  * Forwarded calls carry no credentials: an app's admin-scoped tools refuse them, so the gateway
  * never lends its admin token to its MCP callers.
  */
-import { ProtocolError, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { McpConnection } from '../mcp-client/connection.ts';
 import { mcpUrl } from '../mcp/path.ts';
@@ -187,7 +187,11 @@ export class McpFederation {
     } catch (error) {
       const { code, message, data } = error as { code?: unknown; message?: string; data?: unknown };
       // The app refused the call (unknown tool, invalid arguments): the caller gets the app's own error.
-      if (typeof code === 'number') throw new ProtocolError(code, `App "${origin.app}": ${message}`, data);
+      if (typeof code === 'number') {
+        // Loaded here, not at import: the gateway's module is part of `import 'taskmesh'` for every service.
+        const { ProtocolError } = await import('@modelcontextprotocol/server');
+        throw new ProtocolError(code, `App "${origin.app}": ${message}`, data);
+      }
       return errorResult(`App "${origin.app}" could not run its tool "${origin.tool}": ${message ?? String(error)}`);
     }
   }

@@ -3,7 +3,8 @@
  * in-memory Map (one lookup per request, never a store round trip); a RegistryStore persists the
  * name -> URL records so that they survive a restart. Each app gets its own keep-alive pool.
  */
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../lazy.ts';
 import { normalizeUrl } from '../config.ts';
 import type { EndpointDetail } from '../protocol.ts';
 import type { AppHealth, AppInfo } from './contract.ts';
@@ -146,7 +147,7 @@ export class AppRegistry {
       name: record.name,
       url: record.url,
       basePath: url.pathname.replace(/\/$/, ''),
-      pool: samePool ? previous.pool : new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }),
+      pool: samePool ? previous.pool : new (undici().Pool)(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }),
       registeredAt: record.registered_at,
       health: uncheckedHealth(),
       endpoints: {},

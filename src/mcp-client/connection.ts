@@ -5,7 +5,8 @@
  * request through an optional policy, so that a caller with many servers (the gateway's MCP
  * federation, an MCP hub) adds timeouts, retries or circuit breakers without changing this class.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
+import { mcpClientSdk } from '../lazy.ts';
 import type { CallToolResult, Implementation, Tool } from '@modelcontextprotocol/client';
 import { ErrorCodes, ServiceUnreachableError, TaskmeshError } from '../errors.ts';
 
@@ -142,6 +143,7 @@ export class McpConnection {
   async #connect(): Promise<Client> {
     this.#state = 'connecting';
     const { onToolsChanged } = this.#options;
+    const { Client, StreamableHTTPClientTransport } = await mcpClientSdk();
     const client = new Client(this.#options.clientInfo ?? { name: 'taskmesh', version: '1' }, {
       versionNegotiation: { mode: this.#options.protocol ?? 'auto' },
       listChanged: {

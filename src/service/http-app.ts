@@ -153,7 +153,8 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
 
   // An empty body is no body: fine for a task without input, a 422 with a clear issue for one with.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  // Endpoints take JSON only: a text/plain body would otherwise reach the schema as a string.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined);
     else parseJson(request, body as string, done);

@@ -117,6 +117,7 @@ describe('endpoints over HTTP', () => {
     const res = await post(`${s.url}/echo`, 'message=hi', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(res.status).toBe(415);
     expect(res.json.message).toMatch(/application\/json/);
+    expect((await post(`${s.url}/echo`, '{"message":"hi"}', { 'content-type': 'text/plain' })).status).toBe(415);
   });
 
   it('answers 404 naming the path for an unknown endpoint', async () => {
