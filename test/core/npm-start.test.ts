@@ -4,13 +4,14 @@ import { once } from 'node:events';
 import { afterEach, expect, it } from 'vitest';
 import { request } from 'undici';
 import { freePort } from '../helpers/free-port.ts';
+import { EchoService } from '../../examples/echo/echo.service.ts';
 
 let child: ChildProcess | undefined;
 afterEach(() => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-it('npm start serves the echo sample, its docs and OpenAPI, and stops on SIGINT', async () => {
+it('npm start serves the echo sample, its docs, OpenAPI and MCP endpoint, and stops on SIGINT', async () => {
   const port = await freePort();
   // The script that `npm start` runs, started directly so that the signal reaches it and not npm.
   child = spawn(process.execPath, ['examples/echo/main.ts'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -23,6 +24,7 @@ it('npm start serves the echo sample, its docs and OpenAPI, and stops on SIGINT'
   }
   const base = `http://127.0.0.1:${port}`;
   expect(stderr).toContain(`EchoService at ${base}`);
+  expect(stderr).toContain(`MCP: ${base}/mcp-server/mcp`);
 
   const echo = await request(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"from the README"}' });
   expect(await echo.body.json()).toEqual({ echoed: 'from the README' });
@@ -31,6 +33,15 @@ it('npm start serves the echo sample, its docs and OpenAPI, and stops on SIGINT'
   expect(await docs.body.text()).toMatch(/swagger/i);
   const openapi = await request(`${base}/openapi.json`);
   expect(((await openapi.body.json()) as { paths: object }).paths).toHaveProperty('/echo');
+
+  const mcp = await EchoService.mcp.connect(base);
+  try {
+    expect((await mcp.listTools()).tools.map((t) => t.name)).toContain('echo');
+    const called = await mcp.callTool({ name: 'echo', arguments: { message: 'over MCP' } });
+    expect(called.structuredContent).toEqual({ echoed: 'over MCP' });
+  } finally {
+    await mcp.close();
+  }
 
   child.kill('SIGINT');
   const [code] = await once(child, 'exit');
