@@ -4,7 +4,8 @@
  * fail and log alike.
  */
 import { DefinitionError, InvalidInputError, InvalidOutputError } from '../errors.ts';
-import { type AnyTask, type TaskHandlerResult, type TaskParsedInput, methodNameFor, toIssues } from '../task.ts';
+import type { EndpointDetail } from '../protocol.ts';
+import { type AnyTask, type TaskHandlerResult, type TaskParsedInput, methodNameFor, taskJsonSchema, toIssues } from '../task.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -110,4 +111,20 @@ export async function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: 
     throw new InvalidOutputError(`The handler for ${endpoint.path} returned output that does not match its output schema.`, issues, context.requestId);
   }
   return checked.data;
+}
+
+/** An endpoint as `detailed_endpoints` describes it. */
+export function endpointDetail(endpoint: Endpoint): EndpointDetail {
+  const schemas = taskJsonSchema(endpoint.task);
+  return {
+    path: endpoint.path,
+    method_name: endpoint.methodName,
+    methods: endpoint.methods,
+    description: endpoint.task.description ?? null,
+    input_schema: schemas.input,
+    output_schema: schemas.output,
+    as_tool: endpoint.asTool,
+    scope: endpoint.scope,
+    builtin: endpoint.builtin,
+  };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { FastifyCorsOptions } from '@fastify/cors';
-import { ErrorCodes, TaskmeshError, type ErrorBody, type Issue } from '../errors.ts';
+import { ConfigError, ErrorCodes, TaskmeshError, type ErrorBody, type Issue } from '../errors.ts';
 import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
@@ -215,4 +215,20 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
       return result === undefined ? null : result;
     },
   });
+}
+
+/** A listen failure, as an error that says what to do. */
+export function listenError(error: unknown, url: string): Error {
+  const code = (error as { code?: string })?.code;
+  if (code === 'EADDRINUSE') {
+    return new TaskmeshError(
+      ErrorCodes.PORT_IN_USE,
+      `Cannot serve at ${url}: the port is already in use. Stop what runs there, or choose another port (port 0 picks a free one).`,
+      { cause: error },
+    );
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
+    return new ConfigError(`Cannot serve at ${url}: ${code} (${(error as Error).message}). Check the host, or use a port above 1023.`);
+  }
+  return error as Error;
 }

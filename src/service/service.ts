@@ -8,18 +8,18 @@ import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyCorsOptions } from '@fastify/cors';
 import { buildUrl, defaultUrlFor, isLoopbackHost, type UrlParts } from '../config.ts';
-import { ConfigError, DefinitionError, ErrorCodes, TaskmeshError } from '../errors.ts';
-import { ADMIN_TOKEN_ENV, ServerStatus, builtinTasks, readOnlyBuiltins, type BuiltinName, type EndpointDetail } from '../protocol.ts';
-import { taskJsonSchema, type AnyContract, type AnyTask, type Contract } from '../task.ts';
+import { DefinitionError } from '../errors.ts';
+import { ADMIN_TOKEN_ENV, ServerStatus, builtinTasks, readOnlyBuiltins, type BuiltinName } from '../protocol.ts';
+import type { AnyContract, AnyTask, Contract } from '../task.ts';
 import { connect, statusAtHost, type ConnectOptions } from '../client/connect.ts';
 import type { ConnectionManagerClass, Client } from '../client/connection-manager.ts';
 import type { LaunchOptionsFor } from '../launch/options.ts';
-import { makeEndpoint, type Endpoint, type EndpointHandler, type EndpointOptions, type RequestContext } from './endpoint.ts';
+import { endpointDetail, makeEndpoint, type Endpoint, type EndpointHandler, type EndpointOptions, type RequestContext } from './endpoint.ts';
 import type { McpOptions } from '../mcp/host.ts';
 import type { StdioStreams } from '../mcp/stdio.ts';
 import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
-import { buildHttpApp, type LoggerOption } from './http-app.ts';
+import { buildHttpApp, listenError, type LoggerOption } from './http-app.ts';
 
 export interface ServiceOptions extends UrlParts {
   /** Token for admin endpoints; defaults to the TASKMESH_ADMIN_TOKEN environment variable. */
@@ -378,34 +378,4 @@ export type ServiceBaseFor<K extends AnyContract> = Omit<typeof Service, 'contra
 
 function heartbeatMessage(status: ServerStatus, className: string): string {
   return status === ServerStatus.Available ? `${className} is available.` : `${className} is ${status}.`;
-}
-
-function endpointDetail(endpoint: Endpoint): EndpointDetail {
-  const schemas = taskJsonSchema(endpoint.task);
-  return {
-    path: endpoint.path,
-    method_name: endpoint.methodName,
-    methods: endpoint.methods,
-    description: endpoint.task.description ?? null,
-    input_schema: schemas.input,
-    output_schema: schemas.output,
-    as_tool: endpoint.asTool,
-    scope: endpoint.scope,
-    builtin: endpoint.builtin,
-  };
-}
-
-function listenError(error: unknown, url: string): Error {
-  const code = (error as { code?: string })?.code;
-  if (code === 'EADDRINUSE') {
-    return new TaskmeshError(
-      ErrorCodes.PORT_IN_USE,
-      `Cannot serve at ${url}: the port is already in use. Stop what runs there, or choose another port (port 0 picks a free one).`,
-      { cause: error },
-    );
-  }
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
-    return new ConfigError(`Cannot serve at ${url}: ${code} (${(error as Error).message}). Check the host, or use a port above 1023.`);
-  }
-  return error as Error;
 }
