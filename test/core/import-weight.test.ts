@@ -1,30 +1,19 @@
 // Start-up cost is a feature: `import 'taskmesh'` in a service loads the server stack and nothing a
-// plain service does not use. Heavier packages load on first use (src/lazy.ts and dynamic imports).
-import { execFileSync } from 'node:child_process';
+// plain service does not use; the client entry loads no server code at all. Heavier packages load
+// on first use (src/lazy.ts and dynamic imports). Checked in a fresh process, as Node really loads them.
 import { expect, it } from 'vitest';
-
-const tracer = `
-import { registerHooks } from 'node:module';
-const seen = new Set();
-registerHooks({ resolve(spec, ctx, next) {
-  const r = next(spec, ctx);
-  const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(r.url);
-  if (m) seen.add(m[1]);
-  return r;
-} });
-await import(process.argv[1]);
-console.log(JSON.stringify([...seen]));
-`;
-
-function packagesLoadedBy(module: string): string[] {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', tracer, module], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').at(-1)!);
-}
+import { loadedModules } from '../helpers/loaded-modules.ts';
 
 it('importing taskmesh loads neither the HTTP client, nor the MCP SDK, nor the docs or YAML packages', () => {
-  const loaded = packagesLoadedBy(new URL('../../src/index.ts', import.meta.url).href);
-  expect(loaded).toContain('fastify');
-  expect(loaded).toContain('zod');
-  const deferred = loaded.filter((p) => /^(undici|yaml|@modelcontextprotocol\/.*|@fastify\/(swagger|swagger-ui|cors|static))$/.test(p));
-  expect(deferred).toEqual([]);
+  const { packages } = loadedModules(new URL('../../src/index.ts', import.meta.url).href);
+  expect(packages).toContain('fastify');
+  expect(packages).toContain('zod');
+  expect(packages.filter((p) => /^(undici|yaml|@modelcontextprotocol\/.*|@fastify\/(swagger|swagger-ui|cors|static))$/.test(p))).toEqual([]);
+});
+
+it('the client entry (taskmesh/client) loads no server module and no server package', () => {
+  const { packages, files } = loadedModules(new URL('../../src/client/index.ts', import.meta.url).href);
+  expect(files.filter((f) => /\/src\/(service|launch|mcp)\/|\/src\/gateway\/gateway\.ts$/.test(f))).toEqual([]);
+  expect(packages.filter((p) => /^(fastify|@fastify\/.*|@modelcontextprotocol\/(server|node))$/.test(p))).toEqual([]);
+  expect(files.some((f) => f.endsWith('/src/client/connection-manager.ts'))).toBe(true);
 });
