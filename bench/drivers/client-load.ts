@@ -25,10 +25,11 @@ if (args.mode === 'typed') {
 } else if (args.mode === 'undici') {
   const url = new URL(args.url!);
   const pool = new Pool(url.origin);
-  // The bytes the typed client sends: its input parsed, with the default delay filled in.
-  const body = JSON.stringify({ message: 'hello world', delay: 0 });
   const path = `${url.pathname.replace(/\/$/, '')}/echo`;
   call = async () => {
+    // What a caller of raw undici does per call: serialise its input (the bytes the typed client
+    // sends: the input with the default delay filled in), send it, parse the JSON reply.
+    const body = JSON.stringify({ message: 'hello world', delay: 0 });
     const response = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
     const json = await response.body.json();
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${JSON.stringify(json)}`);
