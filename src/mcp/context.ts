@@ -49,23 +49,37 @@ export interface McpContext extends RequestContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
 }
 
+/**
+ * A class, not an object literal with a getter: V8 keeps what such a getter closes over (the
+ * request and its reply) alive through young-generation collections, about 4 KB promoted and tens
+ * of microseconds of GC per call under load (found by the benchmark).
+ */
+class HandlerContext implements McpContext {
+  readonly requestId: string;
+  readonly log: Logger;
+  readonly mcp: ServerContext;
+
+  constructor(sdk: ServerContext, origin: CallOrigin) {
+    this.requestId = origin.requestId;
+    this.log = origin.log;
+    this.mcp = sdk;
+  }
+
+  // Read on use: the direct stateless path makes its abort signal only when a handler asks.
+  get signal(): AbortSignal {
+    return this.mcp.mcpReq.signal;
+  }
+
+  progress(progress: number, total?: number, message?: string): Promise<void> {
+    const progressToken = this.mcp.mcpReq._meta?.progressToken;
+    if (progressToken === undefined) return Promise.resolve();
+    return this.mcp.mcpReq.notify({
+      method: 'notifications/progress',
+      params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
+    });
+  }
+}
+
 export function mcpContext(sdk: ServerContext, fallbackLog: Logger): McpContext {
-  const origin = currentCallOrigin(fallbackLog);
-  const progressToken = sdk.mcpReq._meta?.progressToken;
-  return {
-    requestId: origin.requestId,
-    log: origin.log,
-    // Read on use: the direct stateless path makes its abort signal only when a handler asks.
-    get signal() {
-      return sdk.mcpReq.signal;
-    },
-    mcp: sdk,
-    progress: (progress, total, message) =>
-      progressToken === undefined
-        ? Promise.resolve()
-        : sdk.mcpReq.notify({
-            method: 'notifications/progress',
-            params: { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message === undefined ? {} : { message }) },
-          }),
-  };
+  return new HandlerContext(sdk, currentCallOrigin(fallbackLog));
 }

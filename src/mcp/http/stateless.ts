@@ -122,23 +122,51 @@ function noChannel(what: string): Promise<never> {
 }
 
 /** What a tool handler sees of the SDK on the direct path: the same surface a stateless SDK server gives it. */
+/** The SDK's request context for the direct path; a class for the reason HandlerContext is (src/mcp/context.ts). */
+class DirectRequest {
+  readonly id: JSONRPCRequest['id'];
+  readonly method: string;
+  readonly #exchange: Exchange;
+  readonly #signal: () => AbortSignal;
+
+  constructor(message: JSONRPCRequest, exchange: Exchange, signal: () => AbortSignal) {
+    this.id = message.id;
+    this.method = message.method;
+    this.#exchange = exchange;
+    this.#signal = signal;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal();
+  }
+
+  requestState(): undefined {
+    return undefined;
+  }
+
+  send(): Promise<never> {
+    return noChannel('anything');
+  }
+
+  async notify(notification: Notification): Promise<void> {
+    return this.#exchange.notify({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
+  }
+
+  log(level: string, data: unknown, logger?: string): Promise<void> {
+    return this.notify({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } } as Notification);
+  }
+
+  elicitInput(): Promise<never> {
+    return noChannel('input (elicitation)');
+  }
+
+  requestSampling(): Promise<never> {
+    return noChannel('a completion (sampling)');
+  }
+}
+
 function directContext(message: JSONRPCRequest, exchange: Exchange, signal: () => AbortSignal): ServerContext {
-  const notify = async (notification: Notification): Promise<void> => exchange.notify({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
-  return {
-    mcpReq: {
-      id: message.id,
-      method: message.method,
-      requestState: () => undefined,
-      get signal() {
-        return signal();
-      },
-      send: (() => noChannel('anything')) as ServerContext['mcpReq']['send'],
-      notify,
-      log: (level, data, logger) => notify({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } }),
-      elicitInput: () => noChannel('input (elicitation)'),
-      requestSampling: () => noChannel('a completion (sampling)'),
-    },
-  };
+  return { mcpReq: new DirectRequest(message, exchange, signal) as unknown as ServerContext['mcpReq'] };
 }
 
 export class StatelessServing {
