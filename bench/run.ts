@@ -1,22 +1,45 @@
 // `npm run bench`: taskmesh beside its anchor servers, in one run, as ratios. See the README's
 // Benchmark section, and `npm run bench -- --help`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildTaskmesh } from './lib/build.ts';
 import { chartSvg } from './lib/chart.ts';
-import { detectEnvironment } from './lib/environment.ts';
+import { detectEnvironment, type Environment } from './lib/environment.ts';
 import { BenchError } from './lib/errors.ts';
 import { notes } from './lib/notes.ts';
 import { USAGE, parseOptions } from './lib/options.ts';
-import { resultsMarkdown } from './lib/report.ts';
+import { resultsMarkdown, type RunInfo } from './lib/report.ts';
 import { rows } from './lib/rows.ts';
 import { freePort, runRow, type BenchContext, type RowResult, type Settings } from './lib/runner.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = dirname(benchDir);
+const resultsDir = join(benchDir, 'results');
+const latestFile = join(resultsDir, 'latest.json');
 const log = (line: string) => console.log(line);
+
+interface SavedRun {
+  startedAt: string;
+  finishedAt: string;
+  loadAtEnd: number[];
+  settings: Settings;
+  env: Environment;
+  results: RowResult[];
+}
+
+/** Only a run of every row replaces the committed report; a partial run's stays in bench/results/. */
+function writeReport(run: SavedRun): void {
+  const outDir = run.settings.only.length ? resultsDir : benchDir;
+  const selected = rows.filter((row) => run.results.some((r) => r.id === row.id));
+  const startedAt = new Date(run.startedAt);
+  const info: RunInfo = { env: run.env, settings: run.settings, startedAt, finishedAt: new Date(run.finishedAt), loadAtEnd: run.loadAtEnd, notes, chartFile: 'chart.svg' };
+  const caption = `${run.startedAt.slice(0, 10)} · ${run.env.machine.cores} cores · ${run.settings.rounds} rounds of ${run.settings.seconds} s · ${run.env.machine.cpu}`;
+  writeFileSync(join(outDir, 'chart.svg'), chartSvg(selected, run.results, caption));
+  writeFileSync(join(outDir, 'RESULTS.md'), resultsMarkdown(selected, run.results, info));
+  log(`wrote ${relative(repoRoot, join(outDir, 'RESULTS.md'))} and ${relative(repoRoot, join(outDir, 'chart.svg'))}`);
+}
 
 async function main(): Promise<number> {
   const parsed = parseOptions(process.argv.slice(2), process.env);
@@ -25,13 +48,17 @@ async function main(): Promise<number> {
     return 0;
   }
   if (parsed.list) {
-    for (const row of rows) console.log(`${row.id.padEnd(16)} ${row.title} (vs ${row.anchor})`);
+    for (const row of rows) console.log(`${row.id.padEnd(20)} ${row.title} (vs ${row.anchor})`);
+    return 0;
+  }
+  if (parsed.reportOnly) {
+    if (!existsSync(latestFile)) throw new BenchError(`there is no last run to report on (${relative(repoRoot, latestFile)}); run the benchmark first.`);
+    writeReport(JSON.parse(readFileSync(latestFile, 'utf8')) as SavedRun);
     return 0;
   }
   const unknown = parsed.settings.only.filter((id) => !rows.some((row) => row.id === id));
   if (unknown.length) throw new BenchError(`no row ${unknown.join(', ')}; --list shows them.`);
 
-  const resultsDir = join(benchDir, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const settings: Settings = { ...parsed.settings, resultsDir };
   const startedAt = new Date();
@@ -59,14 +86,10 @@ async function main(): Promise<number> {
     else log(`  => ${result.state}: ${result.reason}`);
   }
 
-  // Only a run of every row replaces the committed results; a partial run stays in bench/results/.
-  const outDir = settings.only.length ? resultsDir : benchDir;
-  const info = { env, settings, startedAt, finishedAt: new Date(), loadAtEnd: loadavg(), notes, chartFile: 'chart.svg' };
-  const caption = `${startedAt.toISOString().slice(0, 10)} · ${env.machine.cores} cores · ${settings.rounds} rounds of ${settings.seconds} s · ${env.machine.cpu}`;
-  writeFileSync(join(outDir, 'chart.svg'), chartSvg(selected, results, caption));
-  writeFileSync(join(outDir, 'RESULTS.md'), resultsMarkdown(selected, results, info));
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ startedAt, settings, env, results }, null, 2)}\n`);
-  log(`\nwrote ${relative(repoRoot, join(outDir, 'RESULTS.md'))} and ${relative(repoRoot, join(outDir, 'chart.svg'))}`);
+  const run: SavedRun = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), loadAtEnd: loadavg(), settings, env, results };
+  writeFileSync(latestFile, `${JSON.stringify(run, null, 2)}\n`);
+  log('');
+  writeReport(run);
   return results.some((r) => r.state === 'failed') ? 1 : 0;
 }
 

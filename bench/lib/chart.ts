@@ -9,7 +9,7 @@ import type { RowResult, RowSpec } from './runner.ts';
 const WIDTH = 960;
 const LABEL_WIDTH = 360;
 const PLOT_LEFT = LABEL_WIDTH + 10;
-const PLOT_RIGHT = WIDTH - 120;
+const PLOT_RIGHT = WIDTH - 140;
 const LANE = 46;
 const TOP = 56;
 
@@ -30,7 +30,8 @@ export function chartSvg(rows: RowSpec[], results: RowResult[], caption: string)
     const result = byId.get(row.id)!;
     parts.push(`<line x1="12" x2="${WIDTH - 12}" y1="${y + LANE - 2}" y2="${y + LANE - 2}" stroke="${COLORS.grid}"/>`);
     parts.push(`<text x="12" y="${y + 18}" font-weight="bold" fill="${COLORS.text}">${escapeXml(row.title)}</text>`);
-    parts.push(`<text x="12" y="${y + 35}" font-size="11" fill="${COLORS.muted}">${escapeXml(truncate(`vs ${row.anchor} · goal ${formatGoal(row.goal)}`, 58))}</text>`);
+    parts.push(`<text x="12" y="${y + 35}" font-size="11" fill="${COLORS.muted}">${escapeXml(truncate(`vs ${row.anchor}`, 60))}</text>`);
+    parts.push(`<text x="${PLOT_RIGHT + 10}" y="${y + 39}" font-size="11" fill="${COLORS.muted}">${row.goal ? `goal ${escapeXml(formatGoal(row.goal))}` : 'context, no goal'}</text>`);
     if (result.state !== 'measured') {
       const word = result.state === 'skipped' ? 'skipped' : 'failed';
       parts.push(`<text x="${PLOT_LEFT}" y="${y + 27}" fill="${COLORS.muted}" font-style="italic">${word}: ${escapeXml(truncate(result.reason.split('\n')[0]!, 80))}</text>`);
@@ -53,7 +54,7 @@ export function chartSvg(rows: RowSpec[], results: RowResult[], caption: string)
       const gx = x(row.goal.value).toFixed(1);
       parts.push(`<line x1="${gx}" x2="${gx}" y1="${y + 2}" y2="${y + 36}" stroke="${COLORS.text}" stroke-width="2" stroke-dasharray="4 3"/>`);
     }
-    parts.push(`<text x="${PLOT_RIGHT + 10}" y="${y + 24}" font-weight="bold" fill="${color}">${escapeXml(formatValue(median, unit))}</text>`);
+    parts.push(`<text x="${PLOT_RIGHT + 10}" y="${y + 22}" font-weight="bold" fill="${color}">${escapeXml(formatValue(median, unit))}</text>`);
   });
   parts.push(`<text x="12" y="${height - 10}" font-size="11" fill="${COLORS.muted}">Each lane has its own scale, from 0. Figures: bench/RESULTS.md.</text>`);
   parts.push('</svg>');

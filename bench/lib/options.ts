@@ -12,6 +12,7 @@ export const USAGE = `npm run bench [-- options]
   --keep-logs        servers log to bench/results/logs/ instead of /dev/null (BENCH_KEEP_LOGS=1)
   --cpu-prof         run taskmesh's servers under node --cpu-prof (profiles in bench/results/profiles/)
   --ts               run taskmesh's side from its .ts sources (type stripping) instead of compiled JS (BENCH_TS=1)
+  --report-only      rewrite the report and chart from the last run (bench/results/latest.json), e.g. after editing notes
   --list             list the rows and exit
   --help             this text
 
@@ -22,6 +23,7 @@ export interface Parsed {
   settings: Omit<Settings, 'resultsDir'>;
   list: boolean;
   help: boolean;
+  reportOnly: boolean;
 }
 
 function whole(value: string | undefined, name: string, min: number): number | undefined {
@@ -37,7 +39,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new BenchError(`unexpected argument "${arg}"; see --help.`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'keep-logs', 'cpu-prof', 'ts', 'list', 'help'].includes(name)) flags.set(name, true);
+    if (['quick', 'keep-logs', 'cpu-prof', 'ts', 'report-only', 'list', 'help'].includes(name)) flags.set(name, true);
     else if (['rounds', 'seconds', 'warmup', 'only'].includes(name)) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new BenchError(`--${name} needs a value; see --help.`);
@@ -68,5 +70,6 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     },
     list: flags.has('list'),
     help: flags.has('help'),
+    reportOnly: flags.has('report-only'),
   };
 }

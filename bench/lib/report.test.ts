@@ -6,10 +6,10 @@ import type { RowResult, RowSpec } from './runner.ts';
 import { summarize } from './stats.ts';
 
 const rows: RowSpec[] = [
-  { id: 'http', title: 'HTTP echo vs bare Fastify', anchor: 'fastify_echo.mjs', figure: 'requests/s', goal: { op: '>=', value: 0.85, unit: 'x' }, setup: async () => ({ b: undefined as never, close: async () => {} }) },
-  { id: 'connect', title: 'connect() p50', anchor: '—', figure: 'ms', goal: { op: '<=', value: 5, unit: 'ms' }, setup: async () => ({ b: undefined as never, close: async () => {} }) },
-  { id: 'gw', title: 'Gateway hop & friends', anchor: 'fastify_proxy.mjs', figure: 'requests/s', goal: { op: '>=', value: 1, unit: 'x' }, setup: async () => ({ b: undefined as never, close: async () => {} }) },
-  { id: 'py', title: 'HTTP echo vs FastAPI', anchor: 'fastapi_echo.py', figure: 'requests/s', setup: async () => ({ b: undefined as never, close: async () => {} }) },
+  { id: 'http', title: 'HTTP echo vs bare Fastify', anchor: 'fastify_echo.mjs', figure: 'requests/s', unit: 'requests/s', goal: { op: '>=', value: 0.85, unit: 'x' }, setup: async () => ({ b: undefined as never, close: async () => {} }) },
+  { id: 'connect', title: 'connect() p50', anchor: '—', figure: 'ms', unit: 'ms', goal: { op: '<=', value: 5, unit: 'ms' }, setup: async () => ({ b: undefined as never, close: async () => {} }) },
+  { id: 'gw', title: 'Gateway hop & friends', anchor: 'fastify_proxy.mjs', figure: 'requests/s', unit: 'requests/s', goal: { op: '>=', value: 1, unit: 'x' }, setup: async () => ({ b: undefined as never, close: async () => {} }) },
+  { id: 'py', title: 'HTTP echo vs FastAPI', anchor: 'fastapi_echo.py', figure: 'requests/s', unit: 'requests/s', setup: async () => ({ b: undefined as never, close: async () => {} }) },
 ];
 
 const results: RowResult[] = [
@@ -67,7 +67,7 @@ describe('resultsMarkdown', () => {
   });
 
   it('details both sides, the CPU comparison and the profiling note', () => {
-    expect(md).toContain('- A fastify_echo: median 11,000 (rounds 10,000 – 12,000); CPU 50.0 µs per request');
+    expect(md).toContain('- A fastify_echo: median 11,000 requests/s (rounds 10,000 – 12,000); CPU 50.0 µs per request');
     expect(md).toContain('- CPU per request, A ÷ B: 0.80x');
     expect(md).toContain('Profiled: the request log line costs most.');
   });
@@ -82,6 +82,12 @@ describe('chartSvg', () => {
     expect(svg).toContain('caption &amp; more');
     expect(svg).toContain('Gateway hop &amp; friends');
     expect(svg).not.toMatch(/&(?!amp;|lt;|gt;|quot;)/);
+  });
+
+  it('names each lane\'s goal, or that it has none', () => {
+    expect(svg).toContain('>goal ≥ 0.85x</text>');
+    expect(svg).toContain('>goal ≤ 5.00 ms</text>');
+    expect(svg).toContain('>context, no goal</text>');
   });
 
   it('colours a missed goal red and a met one green, and says why a lane is empty', () => {

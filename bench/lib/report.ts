@@ -44,10 +44,10 @@ function detail(row: RowSpec, result: RowResult, note: string | undefined): stri
   const lines = [`### ${row.title}`, '', `Anchor: ${row.anchor}. Figure: ${row.figure}. Goal: ${formatGoal(row.goal)}.`, ''];
   if (result.state === 'measured') {
     const side = (s: NonNullable<typeof result.a>, name: string) =>
-      `- ${name} ${s.label}: median ${formatNumber(s.value.median)} (rounds ${formatNumber(s.value.min)} – ${formatNumber(s.value.max)})` +
+      `- ${name}${s.label}: median ${formatNumber(s.value.median)} ${row.unit} (rounds ${formatNumber(s.value.min)} – ${formatNumber(s.value.max)})` +
       (s.cpuMicrosPerOp ? `; CPU ${formatNumber(s.cpuMicrosPerOp.median)} µs per request` : '');
-    if (result.a) lines.push(side(result.a, 'A'));
-    lines.push(side(result.b, result.a ? 'B' : ''));
+    if (result.a) lines.push(side(result.a, 'A '));
+    lines.push(side(result.b, result.a ? 'B ' : ''));
     if (result.a?.cpuMicrosPerOp && result.b.cpuMicrosPerOp) {
       const cpuRatio = result.a.cpuMicrosPerOp.median / result.b.cpuMicrosPerOp.median;
       lines.push(

@@ -75,6 +75,7 @@ function driverSide(label: string, measure: () => Promise<{ value: number; cpuMi
 export const rows: RowSpec[] = [
   {
     id: 'http-fastify',
+    unit: 'requests/s',
     title: 'HTTP echo vs bare Fastify',
     anchor: 'fastify_echo.mjs',
     figure: 'requests/s, taskmesh ÷ anchor (wrk, POST /echo)',
@@ -94,6 +95,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'http-fastify-logged',
+    unit: 'requests/s',
     title: 'HTTP echo vs Fastify with its logger on',
     anchor: 'fastify_echo.mjs with `logger: true` (bench/servers/fastify-echo-logged.mjs)',
     figure: 'requests/s, taskmesh ÷ Fastify logging as by default (pino: two lines per request; taskmesh writes one): what the rest of taskmesh costs once both log',
@@ -118,6 +120,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'http-fastapi',
+    unit: 'requests/s',
     title: 'HTTP echo vs FastAPI',
     anchor: 'fastapi_echo.py',
     figure: 'requests/s, taskmesh ÷ anchor (wrk, POST /echo)',
@@ -136,6 +139,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'mcp-sdk',
+    unit: 'calls/s',
     title: 'MCP tools/call vs MCP SDK v2',
     anchor: 'mcp_v2_echo.mjs',
     figure: 'tools/call per second, taskmesh ÷ anchor (wrk, mcp_call.lua, a 2025-11-25 request)',
@@ -158,6 +162,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'mcp-own-http',
+    unit: 'requests/s',
     title: "MCP tools/call vs taskmesh's own HTTP echo",
     anchor: "taskmesh's POST /echo (same process)",
     figure: 'tools/call per second ÷ POST /echo per second, one taskmesh service',
@@ -178,6 +183,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'gateway-proxy',
+    unit: 'requests/s',
     title: 'Gateway hop vs bare Node proxy',
     anchor: 'fastify_proxy.mjs (upstream fastify_echo.mjs)',
     figure: 'requests/s through the hop, taskmesh ÷ anchor; gateway and upstream on one core, wrk on the other',
@@ -212,6 +218,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'gateway-fastapi',
+    unit: 'requests/s',
     title: 'Gateway hop vs FastAPI gateway',
     anchor: 'fastapi_gateway.py (upstream fastify_echo.mjs)',
     figure: 'requests/s through the hop, taskmesh ÷ anchor; gateway and upstream on one core, wrk on the other',
@@ -240,6 +247,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'launch',
+    unit: 'ms',
     title: 'launch() to first answer vs spawning Fastify',
     anchor: 'fastify_echo.mjs (spawned, polled every 5 ms)',
     figure: 'ms from start to the first answered POST /echo, taskmesh ÷ anchor (median of 3 per round; neither pinned)',
@@ -263,6 +271,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'client',
+    unit: 'calls per CPU-second',
     title: 'Typed client vs raw undici',
     anchor: 'raw undici Pool, same service, same bytes',
     figure:
@@ -290,6 +299,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'connect',
+    unit: 'ms',
     title: 'connect() with a contract, p50',
     anchor: '— (an absolute goal)',
     figure: 'ms per connect(url, contract): a new client, one heartbeat over a new pool (median per round)',
@@ -306,6 +316,7 @@ export const rows: RowSpec[] = [
   },
   {
     id: 'rss',
+    unit: 'KiB',
     title: 'Idle RSS vs bare Fastify',
     anchor: 'fastify_echo.mjs',
     figure: 'resident memory after 20 requests and 1 s idle, taskmesh ÷ anchor (a new process each round)',

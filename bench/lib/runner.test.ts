@@ -28,6 +28,7 @@ const row = (overrides: Partial<RowSpec>): RowSpec => ({
   title: 'a row',
   anchor: 'x.mjs',
   figure: 'requests/s',
+  unit: 'requests/s',
   goal: { op: '>=', value: 0.85, unit: 'x' },
   setup: async () => ({ b: side('b', [1, 1, 1]), close: async () => {} }),
   ...overrides,

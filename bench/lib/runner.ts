@@ -70,6 +70,8 @@ export interface RowSpec {
   anchor: string;
   /** What the figure is, for the report. */
   figure: string;
+  /** The unit of each side's own value (requests/s, ms, KiB, ...). */
+  unit: string;
   /** The goal from the issues; none for rows that only give context. */
   goal?: Goal;
   needs?: Need[];
