@@ -64,7 +64,7 @@ export interface RegisterAppInput<C extends AnyContract | undefined> {
 // The untyped base: the gateway's three methods are defined here with richer signatures.
 const ClientBase: ConnectionManagerClass = ConnectionManager;
 
-class GatewayClientBase extends ClientBase {
+export class GatewayClientBase extends ClientBase {
   readonly #init: ClientInit;
   /** The last registry seen, by app name; undefined until first needed. */
   #registry: Map<string, AppInfo> | undefined;
