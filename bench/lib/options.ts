@@ -10,7 +10,7 @@ export const USAGE = `npm run bench [-- options]
   --warmup N         seconds of warm-up load per side (BENCH_WARMUP; 2)
   --only ID,ID       run only these rows (BENCH_ONLY); results then go to bench/results/ only
   --keep-logs        servers log to bench/results/logs/ instead of /dev/null (BENCH_KEEP_LOGS=1)
-  --cpu-prof         run taskmesh's servers under node --cpu-prof (profiles in bench/results/profiles/)
+  --cpu-prof         run every Node server under node --cpu-prof (profiles in bench/results/profiles/)
   --ts               run taskmesh's side from its .ts sources (type stripping) instead of compiled JS (BENCH_TS=1)
   --report-only      rewrite the report and chart from the last run (bench/results/latest.json), e.g. after editing notes
   --list             list the rows and exit

@@ -22,7 +22,7 @@ export interface Settings {
   quick: boolean;
   /** Keep the servers' output in log files instead of /dev/null. */
   keepLogs: boolean;
-  /** Run taskmesh's servers under --cpu-prof, profiles written to the results folder. */
+  /** Run every Node server under --cpu-prof, profiles written to the results folder. */
   cpuProfile: boolean;
   /** Run taskmesh's side from its .ts sources (Node's type stripping) instead of compiled JavaScript. */
   fromSource: boolean;

@@ -26,7 +26,7 @@ export interface NodeServer {
   /** Script path: taskmesh's are relative to the repo root (their source), anchors' absolute. */
   script: string;
   args: string[];
-  /** taskmesh's own servers are the ones run under --cpu-prof when asked. */
+  /** taskmesh's own servers run compiled (or from source with --ts); anchors as they are. */
   taskmesh: boolean;
   ready: (url: string) => () => Promise<boolean>;
 }
@@ -36,9 +36,11 @@ export async function nodeServer(ctx: BenchContext, spec: NodeServer): Promise<{
   const port = await ctx.freePort();
   const url = `http://127.0.0.1:${port}`;
   const profile: string[] = [];
-  if (spec.taskmesh && ctx.settings.cpuProfile) {
+  if (ctx.settings.cpuProfile) {
     const dir = join(ctx.settings.resultsDir, 'profiles');
     mkdirSync(dir, { recursive: true });
+    // Anchors have no signal handler of their own: without one, SIGTERM ends them before the profile is written.
+    if (!spec.taskmesh) profile.push('--import', join(ctx.env.repoRoot, 'bench', 'tools', 'exit-on-signal.ts'));
     profile.push('--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${spec.name}-${Date.now()}.cpuprofile`);
   }
   const server = await startServer({
