@@ -9,6 +9,7 @@ import { ConfigError, ErrorCodes, TaskmeshError, type ErrorBody, type Issue } fr
 import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
+import { registerDocsPage } from './docs-page.ts';
 import { openApiDocument, type OpenApiInfo } from './openapi.ts';
 
 export type LoggerOption = boolean | { level?: string; [key: string]: unknown };
@@ -187,11 +188,7 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
 
   const document = openApiDocument(host.endpoints(), host.openApiInfo);
   app.get('/openapi.json', { schema: { hide: true } }, async () => document);
-  if (options.docs) {
-    const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
-    await app.register(swagger, { mode: 'static', specification: { document: document as never } });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
-  }
+  if (options.docs) registerDocsPage(app, document);
   return app;
 }
 

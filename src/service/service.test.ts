@@ -241,6 +241,13 @@ describe('OpenAPI and docs', () => {
     expect(page.text).toMatch(/swagger-ui/i);
     const spec = await get(`${s.url}/docs/json`);
     expect(spec.json.paths['/echo']).toBeDefined();
+    const script = await get(`${s.url}/docs/static/swagger-ui-bundle.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toMatch(/javascript/);
+    expect(script.text.length).toBeGreaterThan(100_000);
+    const bare = await request(`${s.url}/docs`);
+    await bare.body.dump();
+    expect([200, 302]).toContain(bare.statusCode);
   });
 });
 
