@@ -204,3 +204,24 @@ it('stopping a service that never started runs no onShutdown and is Down', async
   expect(s.status).toBe(ServerStatus.Down);
   expect(s.events).toEqual([]);
 });
+
+it('shutdown stops waiting for a request that never ends after shutdownTimeout, and cuts it', async () => {
+  const hang = task({ name: 'hang' });
+  class Stuck extends Service {
+    constructor(o: ServiceOptions) {
+      super(o);
+      this.addEndpoint('hang', () => new Promise(() => {}), { schema: hang });
+    }
+  }
+  const s = new Stuck({ ...quiet, shutdownTimeout: 200 });
+  started.push(s);
+  await s.start();
+  const stuck = call(`${s.url}/hang`).then(
+    () => 'answered',
+    () => 'cut',
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  await s.stop();
+  expect(s.status).toBe(ServerStatus.Down);
+  expect(await stuck).toBe('cut');
+});

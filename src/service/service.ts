@@ -36,6 +36,8 @@ export interface ServiceOptions extends UrlParts {
   docs?: boolean;
   /** Where the serving process writes its pid; null (the default) for none. */
   pidFile?: string | null;
+  /** Milliseconds that shutdown waits for in-flight requests before it closes their connections (10 s). */
+  shutdownTimeout?: number;
   /** false: only report `pidFile`, a launcher writes it (a cluster primary writes its own pid). Default true. */
   writePidFile?: boolean;
   /** This server id instead of a random one (the workers of one launched cluster share one). */
@@ -310,10 +312,20 @@ export class Service extends McpSurface {
     // whose in-flight request finishes later would hold close() open until its keep-alive timeout.
     const app = this.#app;
     const sweeper = app ? setInterval(() => app.server.closeIdleConnections(), 25) : undefined;
+    // Draining has a limit: a request that never ends (a stuck handler, a stream whose caller went
+    // away unnoticed) must not keep the service from stopping.
+    const limit = this.options.shutdownTimeout ?? 10_000;
+    const cutOff = app
+      ? setTimeout(() => {
+          app.log.warn({ limitMs: limit }, `requests still open ${limit} ms after shutdown began; closing their connections`);
+          app.server.closeAllConnections();
+        }, limit)
+      : undefined;
     try {
       await app?.close();
     } finally {
       clearInterval(sweeper);
+      clearTimeout(cutOff);
       try {
         await this.onShutdown();
       } finally {
