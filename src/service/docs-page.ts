@@ -18,10 +18,10 @@ async function buildDocsApp(document: Record<string, unknown>): Promise<FastifyI
   return docs;
 }
 
-export function registerDocsPage(app: FastifyInstance, document: Record<string, unknown>): void {
+export function registerDocsPage(app: FastifyInstance, document: () => Record<string, unknown>): void {
   let docs: Promise<FastifyInstance> | undefined;
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    docs ??= buildDocsApp(document).catch((error: unknown) => {
+    docs ??= buildDocsApp(document()).catch((error: unknown) => {
       docs = undefined; // the next request tries again
       throw error;
     });

@@ -186,9 +186,11 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
 
   for (const endpoint of host.endpoints()) registerEndpoint(app, host, endpoint);
 
-  const document = openApiDocument(host.endpoints(), host.openApiInfo);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => document);
-  if (options.docs) registerDocsPage(app, document);
+  // Made on first request: the JSON Schemas of every endpoint are work a service's start need not do.
+  let document: Record<string, unknown> | undefined;
+  const openApi = () => (document ??= openApiDocument(host.endpoints(), host.openApiInfo));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => openApi());
+  if (options.docs) registerDocsPage(app, openApi);
   return app;
 }
 
