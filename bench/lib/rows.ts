@@ -22,6 +22,17 @@ import {
 
 const ECHO_SERVER = 'bench/servers/echo-server.ts';
 const GATEWAY_SERVER = 'bench/servers/gateway-server.ts';
+
+/** taskmesh's gateway in front of `upstreamUrl`, with the app registered as APP (both gateway rows). */
+function taskmeshGateway(ctx: Parameters<typeof nodeServer>[0], upstreamUrl: string) {
+  return nodeServer(ctx, {
+    name: 'taskmesh-gateway',
+    script: GATEWAY_SERVER,
+    args: [APP, upstreamUrl],
+    taskmesh: true,
+    ready: (url) => echoAnswers(url, `/${APP}/echo`),
+  });
+}
 /** The app name the gateways forward: `/echo/echo` reaches the upstream's `/echo` through every gateway. */
 const APP = 'echo';
 
@@ -202,13 +213,7 @@ export const rows: RowSpec[] = [
           ready: (url) => echoAnswers(url, `/${APP}/echo`),
         });
         keep(proxy);
-        const gateway = await nodeServer(ctx, {
-          name: 'taskmesh-gateway',
-          script: GATEWAY_SERVER,
-          args: [APP, upstream.url],
-          taskmesh: true,
-          ready: (url) => echoAnswers(url, `/${APP}/echo`),
-        });
+        const gateway = await taskmeshGateway(ctx, upstream.url);
         keep(gateway);
         return {
           a: wrkSide(ctx, 'fastify_proxy', `${proxy.url}/${APP}/echo`, 'post_echo.lua', [proxy.server, upstream.server]),
@@ -231,13 +236,7 @@ export const rows: RowSpec[] = [
         keep(upstream);
         const anchor = await pythonServer(ctx, 'fastapi_gateway', 'fastapi_gateway.py', [APP, upstream.url], (url) => echoAnswers(url, `/${APP}/echo`));
         keep(anchor);
-        const gateway = await nodeServer(ctx, {
-          name: 'taskmesh-gateway',
-          script: GATEWAY_SERVER,
-          args: [APP, upstream.url],
-          taskmesh: true,
-          ready: (url) => echoAnswers(url, `/${APP}/echo`),
-        });
+        const gateway = await taskmeshGateway(ctx, upstream.url);
         keep(gateway);
         return {
           a: wrkSide(ctx, 'fastapi_gateway', `${anchor.url}/${APP}/echo`, 'post_echo.lua', [anchor.server, upstream.server]),
