@@ -1,7 +1,6 @@
 /** connect(): a client of a running service, typed from a contract or built from `detailed_endpoints`. */
 import { normalizeUrl } from '../config.ts';
-import { ServiceUnreachableError } from '../errors.ts';
-import { ServerStatus } from '../protocol.ts';
+import type { ServerStatus } from '../protocol.ts';
 import type { AnyContract } from '../task.ts';
 import { ConnectionManager, type Client, type ClientInit, type ConnectionManagerClass, type DynamicClient } from './connection-manager.ts';
 
@@ -65,10 +64,7 @@ export async function connect(url: string, contract?: AnyContract, options: Conn
 export async function statusAtHost(url: string, options: { timeout?: number } = {}): Promise<ServerStatus> {
   const probe = new ConnectionManager({ url: normalizeUrl(url), timeout: options.timeout ?? 5_000 });
   try {
-    return await probe.status();
-  } catch (error) {
-    if (error instanceof ServiceUnreachableError) return ServerStatus.Down;
-    throw error;
+    return await probe.status(); // already Down when nothing answers
   } finally {
     await probe.close();
   }
