@@ -2,6 +2,7 @@
 import { normalizeUrl } from '../config.ts';
 import type { ServerStatus } from '../protocol.ts';
 import type { AnyContract } from '../task.ts';
+import { statusByProbe } from './liveness.ts';
 import { ConnectionManager, type Client, type ClientInit, type ConnectionManagerClass, type DynamicClient } from './connection-manager.ts';
 
 export interface ConnectOptions {
@@ -60,12 +61,10 @@ export async function connect(url: string, contract?: AnyContract, options: Conn
   return new Manager({ ...clientInit(url, options), details, serverId });
 }
 
-/** The status of the service at `url`, or Down when nothing answers there. */
-export async function statusAtHost(url: string, options: { timeout?: number } = {}): Promise<ServerStatus> {
-  const probe = new ConnectionManager({ url: normalizeUrl(url), timeout: options.timeout ?? 5_000 });
-  try {
-    return await probe.status(); // already Down when nothing answers
-  } finally {
-    await probe.close();
-  }
+/**
+ * The status of the service at `url`, or Down when nothing answers there. Asked on a connection of
+ * its own: a socket of a pool shared with other clients may be one the service closed as it stopped.
+ */
+export function statusAtHost(url: string, options: { timeout?: number } = {}): Promise<ServerStatus> {
+  return statusByProbe(normalizeUrl(url), { timeout: options.timeout ?? 5_000 });
 }

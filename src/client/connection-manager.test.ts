@@ -71,9 +71,10 @@ describe('the quick start, end to end', () => {
     expect(await cm.pidFile()).toBeNull();
     expect((await cm.detailedEndpoints()).echo?.as_tool).toBe(true);
     await cm.shutdown({ block: true });
-    expect(service.status).toBe(ServerStatus.Down);
+    // Down as a client sees it: its URL refuses connections (the service may still be finishing onShutdown).
     expect(await cm.status()).toBe(ServerStatus.Down);
     expect(await EchoService.statusAtHost(service.url)).toBe(ServerStatus.Down);
+    await service.whenDown();
   });
 
   it('`await using` a client that owns its service shuts the service down', async () => {
@@ -82,7 +83,8 @@ describe('the quick start, end to end', () => {
       await using cm = await connect(service.url, EchoContract, { shutdownOnDispose: true });
       expect((await cm.echo({ message: 'in scope' })).echoed).toBe('in scope');
     }
-    expect(service.status).toBe(ServerStatus.Down);
+    expect(await EchoService.statusAtHost(service.url)).toBe(ServerStatus.Down);
+    await service.whenDown();
   });
 
   it('`await using` a plain client only releases its connections', async () => {
@@ -198,7 +200,8 @@ describe('calls and their failures', () => {
     const admin = await EchoService.connect(url, { token: 't0ken' });
     cleanup.push(() => admin.close());
     await admin.shutdown({ block: true });
-    expect(service.status).toBe(ServerStatus.Down);
+    expect(await EchoService.statusAtHost(url)).toBe(ServerStatus.Down);
+    await service.whenDown();
   });
 });
 

@@ -15,6 +15,7 @@ import {
 } from '../protocol.ts';
 import { methodNameFor, toIssues, type AnyContract, type AnyTask, type Schema, type TaskInput, type TaskOutput } from '../task.ts';
 import { acquirePool, releasePool, sendJson } from './http.ts';
+import { isDown, statusByProbe } from './liveness.ts';
 import type { Pool } from 'undici';
 import type { Client as McpClient } from '@modelcontextprotocol/client';
 
@@ -177,14 +178,15 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     return (await this.#invoke({ path: t.name, input: undefined, output: t.output, admin: t.scope === 'admin' }, undefined, options)) as T;
   }
 
-  /** The service's status; `Down` when nothing answers. */
-  async status(options?: CallOptions): Promise<ServerStatus> {
+  /** The service's status; `Down` when nothing answers (a fresh connection to it is refused). */
+  async status(options: CallOptions = {}): Promise<ServerStatus> {
     try {
       return (await this.#builtin<{ status: ServerStatus }>('status', options)).status;
     } catch (error) {
-      if (error instanceof ServiceUnreachableError) return ServerStatus.Down;
-      throw error;
+      if (!(error instanceof ServiceUnreachableError)) throw error;
     }
+    // The pooled socket may be one that a stopping server closed while it still serves others.
+    return statusByProbe(this.url, { timeout: options.timeout ?? this.#timeout, signal: options.signal });
   }
 
   async heartbeat(options?: CallOptions): Promise<Heartbeat> {
@@ -208,15 +210,16 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   }
 
   /**
-   * Ask the service to stop. With `block` (the default) wait until it is Down, polling every
-   * 50 ms for at most `timeout` ms (30 s).
+   * Ask the service to stop. With `block` (the default) wait until it is down, checking every
+   * 50 ms for at most `timeout` ms (30 s): a service started by launch() until its process has
+   * exited, any other until a fresh connection to its URL is refused.
    */
   async shutdown(options: { block?: boolean; timeout?: number } = {}): Promise<void> {
     const { block = true, timeout = 30_000 } = options;
     await this.#builtin('shutdown');
     if (!block) return;
     const deadline = Date.now() + timeout;
-    while ((await this.status({ timeout: Math.max(1, deadline - Date.now()) })) !== ServerStatus.Down) {
+    while (!(await isDown(this.url, this.pid, { timeout: Math.max(1, deadline - Date.now()) }))) {
       if (Date.now() > deadline) {
         throw new TaskmeshError(ErrorCodes.TIMEOUT, `${this.url} was asked to shut down but is still up after ${timeout} ms.`);
       }

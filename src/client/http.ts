@@ -2,7 +2,7 @@
  * Outgoing HTTP for clients: one undici keep-alive pool per origin, shared by every client of that
  * origin and closed when the last of them closes; failures mapped to taskmesh's coded errors.
  */
-import type { Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { undici } from '../lazy.ts';
 import { CallTimeoutError, ErrorCodes, ServiceCallError, ServiceUnreachableError, TaskmeshError, type ErrorBody } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
@@ -49,7 +49,8 @@ const UNREACHABLE_CODES = new Set([
 ]);
 
 export interface HttpCall {
-  pool: Pool;
+  /** The shared pool of the origin, or a client of its own for a probe that must not reuse a socket. */
+  pool: Dispatcher;
   /** The base URL, for error messages and its path prefix. */
   baseUrl: string;
   basePath: string;

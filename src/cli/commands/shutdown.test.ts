@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServerStatus } from '../../index.ts';
+import { ServerStatus, statusAtHost } from '../../index.ts';
 import { EchoService } from '../../../examples/echo/echo.service.ts';
 import { runCli } from '../../../test/helpers/cli.ts';
 import { freePort } from '../../../test/helpers/free-port.ts';
@@ -16,7 +16,9 @@ describe('taskmesh shutdown', () => {
     const result = await runCli(['shutdown', service.url]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`EchoService at ${service.url} is down.\n`);
-    expect(service.status).toBe(ServerStatus.Down);
+    // "down" as the command sees it: the URL refuses connections; the service itself gets there too.
+    expect(await statusAtHost(service.url)).toBe(ServerStatus.Down);
+    await service.whenDown();
   });
 
   it('returns at once with --no-wait, and prints JSON with --json', async () => {
@@ -35,14 +37,14 @@ describe('taskmesh shutdown', () => {
     expect(service.status).toBe(ServerStatus.Available);
     const viaEnv = await runCli(['shutdown', service.url], { env: { TASKMESH_ADMIN_TOKEN: 'the-token' } });
     expect(viaEnv.code).toBe(0);
-    expect(service.status).toBe(ServerStatus.Down);
+    await service.whenDown();
   });
 
   it('takes the token from --token', async () => {
     await using service = await running({ host: '0.0.0.0', adminToken: 'the-token' });
     const result = await runCli(['shutdown', service.url, '--token', 'the-token'], { env: { TASKMESH_ADMIN_TOKEN: '' } });
     expect(result.code).toBe(0);
-    expect(service.status).toBe(ServerStatus.Down);
+    await service.whenDown();
   });
 
   it('exits with code 3 when nothing answers', async () => {
