@@ -19,6 +19,7 @@ import type { McpOptions } from '../mcp/host.ts';
 import type { StdioStreams } from '../mcp/stdio.ts';
 import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
+import { trackConnections, type ConnectionTracker } from './connections.ts';
 import { buildHttpApp, listenError, type LoggerOption } from './http-app.ts';
 
 export interface ServiceOptions extends UrlParts {
@@ -124,6 +125,7 @@ export class Service extends McpSurface {
   #statusMessage: string | null = null;
   readonly #endpoints = new Map<string, Endpoint>();
   #app: FastifyInstance | undefined;
+  #connections: ConnectionTracker | undefined;
   #url: string;
   #stopping: Promise<void> | undefined;
   readonly #downListeners: (() => void)[] = [];
@@ -252,6 +254,7 @@ export class Service extends McpSurface {
       this.mcp.mount(this.#app, { ...facts, status: () => this.#status });
     }
     await this.configureApp(this.#app);
+    this.#connections = trackConnections(this.#app.server);
     try {
       await this.#app.listen({ host: hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) });
     } catch (error) {
@@ -311,7 +314,8 @@ export class Service extends McpSurface {
     // Node closes the connections that are idle when close() starts, but a keep-alive connection
     // whose in-flight request finishes later would hold close() open until its keep-alive timeout.
     const app = this.#app;
-    const sweeper = app ? setInterval(() => app.server.closeIdleConnections(), 25) : undefined;
+    const connections = this.#connections;
+    const sweeper = connections ? setInterval(() => connections.closeIdle(), 25) : undefined;
     // Draining has a limit: a request that never ends (a stuck handler, a stream whose caller went
     // away unnoticed) must not keep the service from stopping.
     const limit = this.options.shutdownTimeout ?? 10_000;
