@@ -3,16 +3,15 @@
  * error replies of the wire protocol, OpenAPI and the docs page.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { FastifyCorsOptions } from '@fastify/cors';
 import { ConfigError, ErrorCodes, TaskmeshError, type ErrorBody, type Issue } from '../errors.ts';
 import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
 import { registerDocsPage } from './docs-page.ts';
+import { OneLinePerRequest, lazyChildLogger, serviceLogger, type LoggerOption } from './logging.ts';
 import { openApiDocument, type OpenApiInfo } from './openapi.ts';
-
-export type LoggerOption = boolean | { level?: string; [key: string]: unknown };
 
 export interface HttpAppOptions {
   bodyLimit: number;
@@ -131,25 +130,17 @@ class HttpRequestContext implements RequestContext {
   }
 }
 
-/** Fastify logs two lines per request; taskmesh logs one, when the reply is sent, with its duration. */
-class OneLinePerRequest extends LogController {
-  override incomingRequest(): void {}
-
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100 };
-    if (error) request.log.error({ ...line, err: error }, 'request failed');
-    else request.log.info(line, 'request');
-  }
-}
-
 export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): Promise<FastifyInstance> {
+  const logger = serviceLogger(options.logger);
   const app = Fastify({
-    logger: options.logger === false ? false : options.logger === true ? { level: 'info' } : options.logger,
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: options.bodyLimit,
-    logController: new OneLinePerRequest({ requestIdLogLabel: 'requestId' }),
+    logController: new OneLinePerRequest(logger, options.logger),
     genReqId: requestIdOf,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // While closing, the status route answers Stopping and endpoints their own 503 (Service.#close sets
+    // the status first); Fastify's bare 503 would not be in the wire protocol's shape.
+    return503OnClosing: false,
   });
 
   // An empty body is no body: fine for a task without input, a 422 with a clear issue for one with.

@@ -20,7 +20,8 @@ import type { StdioStreams } from '../mcp/stdio.ts';
 import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
 import { trackConnections, type ConnectionTracker } from './connections.ts';
-import { buildHttpApp, listenError, type LoggerOption } from './http-app.ts';
+import { buildHttpApp, listenError } from './http-app.ts';
+import type { LoggerOption } from './logging.ts';
 
 export interface ServiceOptions extends UrlParts {
   /** Token for admin endpoints; defaults to the TASKMESH_ADMIN_TOKEN environment variable. */

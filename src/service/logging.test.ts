@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { z } from 'zod';
+import { Service, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
+import { logCapture } from '../../test/helpers/log-capture.ts';
+import { TurnBatchedDestination } from './logging.ts';
+
+const hello = task({ name: 'hello', input: z.object({ name: z.string() }), output: z.object({ greeting: z.string() }) });
+const HelloContract = contract('HelloContract', { hello });
+
+class HelloService extends Service.for(HelloContract, import.meta.url) {
+  constructor(options?: ServiceOptions) {
+    super(options);
+    this.addEndpoint('hello', this.hello, { schema: hello });
+  }
+
+  hello: EndpointHandler<typeof hello> = ({ name }, context) => {
+    if (name === 'log') context.log.info({ extra: 1 }, 'handler line');
+    return { greeting: `hello ${name}` };
+  };
+}
+
+const started: Service[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+});
+
+async function serveWith(logger: ServiceOptions['logger']): Promise<HelloService> {
+  const service = new HelloService({ host: '127.0.0.1', port: 0, logger });
+  started.push(service);
+  await service.start();
+  return service;
+}
+
+async function call(service: Service, name: string, requestId: string): Promise<void> {
+  const res = await request(`${service.url}/hello?x="q"`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify({ name }),
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.text();
+}
+
+describe('the request line', () => {
+  it('is, byte for byte, the line pino itself writes for the same fields (but the time)', async () => {
+    const logs = logCapture();
+    const raw: string[] = [];
+    const write = logs.stream.write.bind(logs.stream);
+    logs.stream.write = ((chunk: string, ...rest: never[]) => (raw.push(String(chunk)), write(chunk, ...rest))) as typeof logs.stream.write;
+    const service = await serveWith({ level: 'info', stream: logs.stream });
+    await call(service, 'ann', 'parity-1');
+    const fast = raw.find((line) => line.includes('"parity-1"'))!;
+    const parsed = JSON.parse(fast) as Record<string, unknown>;
+
+    const reference: string[] = [];
+    const pinoOwn = pino({ level: 'info' }, { write: (line: string) => void reference.push(line) });
+    pinoOwn.child({ requestId: 'parity-1' }).info({ method: 'POST', url: parsed.url, status: 200, durationMs: parsed.durationMs }, 'request');
+    const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
+    expect(withoutTime(fast)).toBe(withoutTime(reference[0]!));
+  });
+
+  it('goes through pino when other pino options could change the line', async () => {
+    const logs = logCapture();
+    const service = await serveWith({ level: 'info', stream: logs.stream, messageKey: 'message', base: { app: 'hello' } });
+    await call(service, 'bob', 'custom-1');
+    expect(logs.lines.find((line) => line.requestId === 'custom-1')).toMatchObject({ message: 'request', app: 'hello', status: 200 });
+  });
+
+  it('is not written below the level it is logged at', async () => {
+    const logs = logCapture();
+    const service = await serveWith({ level: 'warn', stream: logs.stream });
+    await call(service, 'cy', 'quiet-1');
+    expect(logs.lines.filter((line) => line.requestId === 'quiet-1')).toEqual([]);
+  });
+});
+
+describe('request.log', () => {
+  it('carries the request id in what a handler logs, beside the request line', async () => {
+    const logs = logCapture();
+    const service = await serveWith({ level: 'info', stream: logs.stream });
+    await call(service, 'log', 'handler-1');
+    const lines = logs.lines.filter((line) => line.requestId === 'handler-1');
+    expect(lines.map((line) => line.msg)).toEqual(['handler line', 'request']);
+    expect(lines[0]).toMatchObject({ extra: 1, level: 30 });
+  });
+});
+
+describe('standard output, batched per event-loop turn', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the lines of one turn together when the turn ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskmesh-log-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const destination = new TurnBatchedDestination(fd);
+      destination.write('one\n');
+      destination.write('two\n');
+      expect(readFileSync(file, 'utf8')).toBe('');
+      await nextTurn();
+      expect(readFileSync(file, 'utf8')).toBe('one\ntwo\n');
+      destination.write('three\n');
+      destination.flush();
+      expect(readFileSync(file, 'utf8')).toBe('one\ntwo\nthree\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('shows a quiet process\'s line at once, and loses none when the process exits in the same turn', async () => {
+    const logging = fileURLToPath(new URL('./logging.ts', import.meta.url));
+    const script = `
+      import { serviceLogger } from ${JSON.stringify(logging)};
+      const log = serviceLogger(true);
+      log.info('first');
+      process.stdin.once('data', () => {
+        for (let i = 0; i < 500; i++) log.info({ i }, 'burst');
+        process.exit(0);
+      });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (chunk: string) => {
+          out += chunk;
+          if (out.includes('"msg":"first"')) resolve();
+        }),
+      );
+      child.stdin.write('go\n');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const lines = out.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; i?: number });
+      expect(lines[0]!.msg).toBe('first');
+      expect(lines.slice(1).map((line) => line.i)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    } finally {
+      child.kill();
+    }
+  });
+});

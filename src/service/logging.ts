@@ -1,0 +1,175 @@
+/**
+ * Where a service's log lines go when the caller names no stream: standard output, with the lines
+ * of one event-loop turn written together.
+ *
+ * Why not pino's default destination: it hands every line to libuv's thread pool as its own write,
+ * so each request paid a thread hand-off and a wake-up (a quarter of taskmesh's CPU per request in
+ * the HTTP echo benchmark, bench/RESULTS.md). Batched per turn, a busy service makes one write for
+ * all the requests the turn answered, and a quiet one still shows each line at once: nothing waits
+ * for a buffer to fill or a timer to fire.
+ */
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino from 'pino';
+
+/** pino logger: true (info, the default), false, or pino options such as `{ level: 'warn' }` (a `stream` or `transport` among them is used as given). */
+export type LoggerOption = boolean | { level?: string; [key: string]: unknown };
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+export class TurnBatchedDestination {
+  readonly #out: SonicBoom;
+  #pending = '';
+  #scheduled = false;
+
+  constructor(fd: number) {
+    // Synchronous, so that the batch is out when the turn ends and an exit loses nothing; sonic-boom
+    // retries a full pipe (EAGAIN) rather than dropping the line.
+    this.#out = pino.destination({ dest: fd, sync: true });
+  }
+
+  write(line: string): void {
+    this.#pending += line;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Write what is pending now (at exit, and before a service reports itself down). */
+  readonly flush = (): void => {
+    this.#scheduled = false;
+    if (this.#pending === '') return;
+    const batch = this.#pending;
+    this.#pending = '';
+    this.#out.write(batch);
+  };
+}
+
+let stdout: TurnBatchedDestination | undefined;
+
+/** One per process: every service in it shares standard output, and one exit hook flushes it. */
+export function stdoutDestination(): TurnBatchedDestination {
+  if (!stdout) {
+    const made = new TurnBatchedDestination(1);
+    process.once('exit', made.flush);
+    stdout = made;
+  }
+  return stdout;
+}
+
+/** The service's root logger, or undefined when logging is off. */
+export function serviceLogger(option: LoggerOption): pino.Logger | undefined {
+  if (option === false) return undefined;
+  const { stream, ...options } = option === true ? {} : option;
+  if (options.transport) return pino(options);
+  return pino(options, (stream as pino.DestinationStream | undefined) ?? stdoutDestination());
+}
+
+type LogArguments = Parameters<pino.LogFn>;
+
+/**
+ * `request.log`: the request's child logger (its lines carry the request id), made when something
+ * first logs through it. Most requests never do beyond their one request line, and a pino child
+ * per request was a measurable share of a request's cost.
+ */
+export class LazyRequestLogger implements FastifyBaseLogger {
+  readonly #parent: FastifyBaseLogger;
+  readonly #bindings: pino.Bindings;
+  #child: FastifyBaseLogger | undefined;
+
+  constructor(parent: FastifyBaseLogger, bindings: pino.Bindings) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+  }
+
+  get #logger(): FastifyBaseLogger {
+    return (this.#child ??= this.#parent.child(this.#bindings));
+  }
+
+  get level(): pino.LevelWithSilentOrString {
+    return (this.#child ?? this.#parent).level;
+  }
+
+  set level(level: pino.LevelWithSilentOrString) {
+    this.#logger.level = level;
+  }
+
+  fatal(...args: LogArguments): void {
+    this.#logger.fatal(...args);
+  }
+
+  error(...args: LogArguments): void {
+    this.#logger.error(...args);
+  }
+
+  warn(...args: LogArguments): void {
+    this.#logger.warn(...args);
+  }
+
+  info(...args: LogArguments): void {
+    this.#logger.info(...args);
+  }
+
+  debug(...args: LogArguments): void {
+    this.#logger.debug(...args);
+  }
+
+  trace(...args: LogArguments): void {
+    this.#logger.trace(...args);
+  }
+
+  silent(...args: LogArguments): void {
+    this.#logger.silent(...args);
+  }
+
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): FastifyBaseLogger {
+    return this.#logger.child(bindings, options);
+  }
+}
+
+/** Fastify's child-logger factory for a service: lazy children, unless the route asks for its own level or serializers. */
+export function lazyChildLogger(parent: FastifyBaseLogger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): FastifyBaseLogger {
+  return options.level || options.serializers ? parent.child(bindings, options) : new LazyRequestLogger(parent, bindings);
+}
+
+/**
+ * Fastify logs two lines per request; taskmesh logs one, when the reply is sent, with its duration.
+ *
+ * With pino's default line format (the service's logger given at most a level and a stream), the
+ * line is built here and written to the logger's stream directly: the same bytes pino would write
+ * (a test holds them equal), at a fraction of pino's generic cost per line. Any other pino option
+ * (formatters, mixins, redaction, a transport) can change the line, so the line then goes through
+ * pino.
+ */
+export class OneLinePerRequest extends LogController {
+  readonly #direct: { stream: pino.DestinationStream; bindings: string; level: number } | undefined;
+  readonly #root: pino.Logger | undefined;
+
+  constructor(root: pino.Logger | undefined, option: LoggerOption) {
+    super({ requestIdLogLabel: 'requestId' });
+    this.#root = root;
+    const plain = option === true || (typeof option === 'object' && Object.keys(option).every((key) => key === 'level' || key === 'stream'));
+    if (root && plain) {
+      const internals = root as unknown as Record<symbol, unknown>;
+      this.#direct = { stream: internals[pino.symbols.streamSym] as pino.DestinationStream, bindings: internals[pino.symbols.chindingsSym] as string, level: root.levels.values.info! };
+    }
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const durationMs = Math.round(reply.elapsedTime * 100) / 100;
+    const direct = this.#direct;
+    if (!error && direct) {
+      if (!this.#root!.isLevelEnabled('info')) return;
+      direct.stream.write(
+        `{"level":${direct.level},"time":${Date.now()}${direct.bindings},"requestId":${JSON.stringify(request.id)},"method":${JSON.stringify(request.method)},` +
+          `"url":${JSON.stringify(request.url)},"status":${reply.statusCode},"durationMs":${durationMs},"msg":"request"}\n`,
+      );
+      return;
+    }
+    const line = { method: request.method, url: request.url, status: reply.statusCode, durationMs };
+    if (error) request.log.error({ ...line, err: error }, 'request failed');
+    else request.log.info(line, 'request');
+  }
+}
