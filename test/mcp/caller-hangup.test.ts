@@ -1,7 +1,9 @@
 // A caller that gives up on an MCP call, or closes its client, must neither leave the tool running
-// unaware nor hold the service's stop(): in the 2026-07-28 era, in a 2025-era session and on the
-// 2025-era stateless path. The shutdown limit is set far beyond the tests' time-outs, and the
-// clients keep idle connections for ten minutes, so a stop() that waited on either would time out.
+// unaware, nor leave the call's HTTP exchange open, nor hold the service's stop(): in the
+// 2026-07-28 era, in a 2025-era session and on the 2025-era stateless path. The shutdown limit is
+// set far beyond the tests' time-outs, and the clients keep idle connections for ten minutes, so a
+// stop() that waited on either would time out.
+import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import { EchoService } from '../../examples/echo/echo.service.ts';
 import { McpConnection } from '../../src/mcp-client/index.ts';
 import { eraClient } from '../../src/mcp/fixtures/clients.ts';
 import { mcpUrl } from '../../src/mcp/path.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 const HANG_GUARD = { timeout: 20_000 };
 
@@ -57,6 +60,13 @@ async function serve<S extends EchoService>(service: S): Promise<S> {
   return service;
 }
 
+/** The server's side of every HTTP exchange that starts from now on. */
+function exchangesFrom(service: EchoService): ServerResponse[] {
+  const responses: ServerResponse[] = [];
+  service.app!.server.on('request', (_request, response) => responses.push(response));
+  return responses;
+}
+
 function connection(service: EchoService, protocol: 'auto' | 'legacy'): McpConnection {
   const made = new McpConnection({ name: 'sleeper', url: mcpUrl(service.url), protocol });
   connections.push(made);
@@ -71,12 +81,15 @@ describe.each([
     const service = await serve(new Sleeper(honoursAbort));
     const mcp = connection(service, protocol);
     await mcp.listTools();
+    const exchanges = exchangesFrom(service);
     const caller = new AbortController();
     const call = mcp.callTool('sleep', {}, { signal: caller.signal });
     await service.started;
     caller.abort(new Error('the caller gave up'));
     await expect(call).rejects.toThrow(/gave up/);
     expect(await service.aborted).toBeTruthy();
+    // The server ends the call's HTTP exchange (and, in a session, the cancelled request's stream).
+    await waitFor(() => exchanges.every((response) => response.closed), 10_000, 'the HTTP exchanges of the call to end');
     // The connection is still good for other calls.
     expect((await mcp.callTool('echo', { message: 'still here' })).structuredContent).toEqual({ echoed: 'still here' });
     await service.stop();

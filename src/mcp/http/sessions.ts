@@ -215,11 +215,29 @@ export class SessionStore {
     try {
       const web = await toWebRequest(request.raw, request.body, { signal: gone.signal });
       const response = await withCallOrigin(origin, () => session.transport.handleRequest(web, { parsedBody: request.body }));
+      if (request.method === 'POST') this.#answerCancelled(session, request.body);
       await writeWebResponse(raw, response);
     } catch (error) {
       this.#settings.onError(error as Error);
       if (!raw.headersSent) raw.writeHead(500, { 'content-type': 'application/json' });
       raw.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }));
+    }
+  }
+
+  /**
+   * The SDK sends nothing for a request the client cancelled (notifications/cancelled), so that
+   * request's SSE stream, and the client's connection under it, stayed open until the session
+   * ended, and kept the session from ever being idle. An error answer closes the stream and frees
+   * the request's entries in the transport; a client ignores answers to requests it cancelled.
+   */
+  #answerCancelled(session: Session, body: unknown): void {
+    for (const message of Array.isArray(body) ? body : [body]) {
+      const { method, params } = (message ?? {}) as { method?: unknown; params?: { requestId?: unknown } };
+      const id = params?.requestId;
+      if (method !== 'notifications/cancelled' || (typeof id !== 'string' && typeof id !== 'number')) continue;
+      const error = { code: -32000, message: 'Request cancelled by the client.', data: { code: ErrorCodes.ABORTED } };
+      // Rejected when the request is not in flight here (answered already, or never seen): nothing to close then.
+      session.transport.send({ jsonrpc: '2.0', id, error }).catch(() => {});
     }
   }
 
