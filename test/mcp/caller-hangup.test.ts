@@ -114,12 +114,14 @@ describe('a 2025-era call without a session, abandoned by its caller', () => {
   ])('aborts the tool (%s) and lets stop() return', HANG_GUARD, async (_path, extra) => {
     const service = await serve(new Sleeper(false));
     expect((await post(service, { method: 'tools/list' })).status).toBe(200);
+    const exchanges = exchangesFrom(service);
     const caller = new AbortController();
     const call = post(service, { method: 'tools/call', params: { name: 'sleep', arguments: {}, ...extra } }, caller.signal).then((response) => response.text());
     await service.started;
     caller.abort();
     await expect(call).rejects.toThrow(/abort/i);
     expect(await service.aborted).toContain('went away');
+    await waitFor(() => exchanges.every((response) => response.closed), 10_000, 'the HTTP exchange of the call to end');
     await service.stop();
     expect(service.status).toBe('Down');
   });
