@@ -87,7 +87,7 @@ describe.each([
     await service.started;
     caller.abort(new Error('the caller gave up'));
     await expect(call).rejects.toThrow(/gave up/);
-    expect(await service.aborted).toBeTruthy();
+    await service.aborted; // never settles, and the test times out, unless the tool's signal fired
     // The server ends the call's HTTP exchange (and, in a session, the cancelled request's stream).
     await waitFor(() => exchanges.every((response) => response.closed), 10_000, 'the HTTP exchanges of the call to end');
     // The connection is still good for other calls.
