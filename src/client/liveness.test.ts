@@ -11,7 +11,7 @@ import { freePort } from '../../test/helpers/free-port.ts';
 import { plainServer } from '../../test/helpers/http-servers.ts';
 import { isAlive, killGroup, waitFor } from '../../test/helpers/processes.ts';
 import { acquirePool, releasePool } from './http.ts';
-import { probeStatus } from './liveness.ts';
+import { probe, probeSettled, probeStatus } from './liveness.ts';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 const groups: number[] = [];
@@ -132,6 +132,29 @@ describe('status() and statusAtHost()', () => {
   it('a status that does not come within the timeout is a timeout, not Down', async () => {
     await using silent = await plainServer(false);
     await expect(statusAtHost(silent.url, { timeout: 200 })).rejects.toMatchObject({ code: 'TASKMESH_TIMEOUT' });
+  });
+});
+
+describe('probe() of the other built-ins that tell what a service is', () => {
+  it('answers heartbeat and detailed_endpoints on a connection of its own', async () => {
+    const echo = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
+    const url = await echo.start();
+    cleanup.push(() => echo.stop());
+    expect(await probe(url, 'heartbeat', { timeout: 5_000 })).toEqual({
+      kind: 'answered',
+      reply: { heartbeat: { status: 'Available', server_id: echo.serverId, message: 'EchoService is available.', details: null } },
+    });
+    const detailed = await probe(url, 'detailed_endpoints', { timeout: 5_000 });
+    expect(detailed.kind === 'answered' && Object.keys(detailed.reply.endpoints)).toContain('echo');
+  });
+
+  it('a reply of another shape is an error that names the built-in; a refused connection is refused, asked once', async () => {
+    const { url } = await stoppingServer();
+    const error = await probe(url, 'heartbeat', { timeout: 5_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOutputError);
+    expect((error as Error).message).toBe(`The reply of heartbeat at ${url} is not a taskmesh heartbeat (is a taskmesh service running there?).`);
+    const gone = `http://127.0.0.1:${await freePort()}`;
+    expect(await probeSettled(gone, 'heartbeat', { timeout: 5_000 })).toMatchObject({ kind: 'refused', error: { code: 'TASKMESH_UNREACHABLE' } });
   });
 });
 

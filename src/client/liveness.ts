@@ -4,6 +4,7 @@
  * sockets of the same pool still reach that server; only a fresh connection that is refused says
  * that nothing listens at the URL any more.
  */
+import type { z } from 'zod';
 import { InvalidOutputError, ServiceUnreachableError, TaskmeshError } from '../errors.ts';
 import { undici } from '../lazy.ts';
 import { ServerStatus, builtinTasks } from '../protocol.ts';
@@ -20,16 +21,24 @@ export type Liveness =
   /** Accepted, then closed without a reply: a listener closing at that moment, or something that does not speak HTTP. */
   | { kind: 'dropped'; error: ServiceUnreachableError };
 
+/** What one request on a connection of its own came to: the built-in's reply, or how the connection failed. */
+export type Probe<T> = { kind: 'answered'; reply: T } | Exclude<Liveness, { kind: 'answered' }>;
+
+/** The built-ins a probe asks: those that say whether, and as what, a service is up. */
+export type ProbedBuiltin = 'status' | 'heartbeat' | 'detailed_endpoints';
+type ReplyOf<N extends ProbedBuiltin> = z.infer<(typeof builtinTasks)[N]['output']>;
+
 export interface ProbeOptions {
   timeout: number;
   signal?: AbortSignal | undefined;
 }
 
 /**
- * One `status` request on a new connection, closed afterwards. Throws what a call throws for an
- * answer that is not a status (an error reply, a reply of another shape) and for no answer in time.
+ * One request to the built-in `name` on a new connection, closed afterwards. Throws what a call
+ * throws for an answer that is not that built-in's reply (an error reply, a reply of another
+ * shape) and for no answer in time.
  */
-export async function probeStatus(url: string, options: ProbeOptions): Promise<Liveness> {
+export async function probe<N extends ProbedBuiltin>(url: string, name: N, options: ProbeOptions): Promise<Probe<ReplyOf<N>>> {
   const target = new URL(url);
   const connection = new (undici().Client)(target.origin);
   const timer = AbortSignal.timeout(options.timeout);
@@ -40,17 +49,17 @@ export async function probeStatus(url: string, options: ProbeOptions): Promise<L
       basePath: target.pathname.replace(/\/$/, ''),
       // POST, which services of the reference framework accept too.
       method: 'POST',
-      path: builtinTasks.status.name,
+      path: name,
       timeout: options.timeout,
       // The signal bounds the connect as well, which undici's own timeouts do not.
       signal: options.signal ? AbortSignal.any([options.signal, timer]) : timer,
       headers: { connection: 'close' },
     });
-    const parsed = builtinTasks.status.output.safeParse(reply.body);
+    const parsed = builtinTasks[name].output.safeParse(reply.body);
     if (!parsed.success) {
-      throw new InvalidOutputError(`The reply of status at ${url} is not a taskmesh status (is a taskmesh service running there?).`, toIssues(parsed.error), reply.requestId);
+      throw new InvalidOutputError(`The reply of ${name} at ${url} is not a taskmesh ${name} (is a taskmesh service running there?).`, toIssues(parsed.error), reply.requestId);
     }
-    return { kind: 'answered', status: parsed.data.status };
+    return { kind: 'answered', reply: parsed.data as ReplyOf<N> };
   } catch (error) {
     if (!(error instanceof ServiceUnreachableError)) throw error;
     const code = (error.cause as { code?: string } | undefined)?.code;
@@ -60,17 +69,28 @@ export async function probeStatus(url: string, options: ProbeOptions): Promise<L
   }
 }
 
+/** One `status` request on a new connection: see probe(). */
+export async function probeStatus(url: string, options: ProbeOptions): Promise<Liveness> {
+  const probed = await probe(url, 'status', options);
+  return probed.kind === 'answered' ? { kind: 'answered', status: probed.reply.status } : probed;
+}
+
 /**
- * The status at `url`, from fresh connections: Down when one is refused. A dropped connection is
- * asked again, since a closing listener drops the connections still waiting in its backlog; one
- * dropped three times in a row does not answer HTTP at all, and counts as Down too.
+ * Probe until a fresh connection answers or is refused. A dropped connection is asked again, since
+ * a closing listener drops the connections still waiting in its backlog; the third drop in a row
+ * is returned: whatever listens there does not answer HTTP at all.
  */
-export async function statusByProbe(url: string, options: ProbeOptions): Promise<ServerStatus> {
+export async function probeSettled<N extends ProbedBuiltin>(url: string, name: N, options: ProbeOptions): Promise<Probe<ReplyOf<N>>> {
   for (let attempt = 1; ; attempt += 1) {
-    const liveness = await probeStatus(url, options);
-    if (liveness.kind === 'answered') return liveness.status;
-    if (liveness.kind === 'refused' || attempt === 3) return ServerStatus.Down;
+    const probed = await probe(url, name, options);
+    if (probed.kind !== 'dropped' || attempt === 3) return probed;
   }
+}
+
+/** The status at `url`, from fresh connections: Down when one is refused, or dropped three times in a row. */
+export async function statusByProbe(url: string, options: ProbeOptions): Promise<ServerStatus> {
+  const probed = await probeSettled(url, 'status', options);
+  return probed.kind === 'answered' ? probed.reply.status : ServerStatus.Down;
 }
 
 /**

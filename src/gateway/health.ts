@@ -1,11 +1,13 @@
 /**
- * Health of the gateway's apps: each check asks the app's heartbeat (POST, as the reference's
- * services also accept) and, when the app is new or restarted (another server id), its
- * `detailed_endpoints`. Checks run at an interval and on demand for the gateway's own heartbeat.
+ * Health of the gateway's apps: each check asks the app's heartbeat and, when the app is new or
+ * restarted (another server id), its `detailed_endpoints`, each on a connection of its own (see
+ * client/liveness.ts): an app is Down only when a fresh connection is refused or dropped three
+ * times, never because a kept-alive socket of its forwarding pool was reset. Checks run at an
+ * interval and on demand for the gateway's own heartbeat.
  */
-import type { Dispatcher } from 'undici';
-import { z } from 'zod';
-import { EndpointDetailSchema, HeartbeatSchema, type EndpointDetail, type Heartbeat } from '../protocol.ts';
+import { CallTimeoutError, ErrorCodes, ServiceCallError, TaskmeshError } from '../errors.ts';
+import { probe, probeSettled, type Probe } from '../client/liveness.ts';
+import type { EndpointDetail, Heartbeat } from '../protocol.ts';
 import type { AppHealth } from './contract.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 
@@ -19,61 +21,60 @@ export interface HealthOptions {
 /** An app's heartbeat as the gateway reports it: the app's own, or Down with why. */
 export type AppHeartbeat = Omit<Heartbeat, 'server_id'> & { server_id: string | null };
 
-const DetailedEndpointsSchema = z.object({ endpoints: z.record(z.string(), EndpointDetailSchema) });
+/** A reply that came, but is not the built-in's (a 404 from a plain HTTP server, another shape). */
+function answeredOtherwise(error: unknown): error is TaskmeshError {
+  return error instanceof ServiceCallError || (error instanceof TaskmeshError && error.code === ErrorCodes.INVALID_OUTPUT);
+}
 
-type Reply = { ok: true; status: number; body: unknown } | { ok: false; reason: string };
+function heartbeatOf(app: UpstreamApp, probed: Probe<{ heartbeat: Heartbeat }>): AppHeartbeat {
+  if (probed.kind === 'answered') return probed.reply.heartbeat;
+  // The listener is closed, yet calls the gateway forwarded are still being answered on
+  // connections opened before: the app is draining them before it stops.
+  const inFlight = app.pool.stats.running;
+  if (inFlight > 0) {
+    const calls = inFlight === 1 ? '1 call' : `${inFlight} calls`;
+    return { status: 'Stopping', server_id: null, message: `App "${app.name}" at ${app.url} takes no new connections, but still answers ${calls} the gateway forwarded: it is stopping.`, details: null };
+  }
+  const cause = (probed.error.cause as { code?: string; message?: string } | undefined) ?? {};
+  const reason = probed.kind === 'refused' ? `connection refused (${cause.code ?? cause.message})` : 'it closes new connections without an answer';
+  return { status: 'Down', server_id: null, message: `App "${app.name}" at ${app.url} is down: ${reason}.`, details: null };
+}
 
-async function post(app: UpstreamApp, path: string, timeout: number): Promise<Reply> {
-  let response: Dispatcher.ResponseData;
-  // One deadline for the whole check, connecting included (a host that drops packets would
-  // otherwise hold it for the connect timeout).
+async function askHeartbeat(app: UpstreamApp, timeout: number): Promise<AppHeartbeat> {
+  // One deadline for the whole check, connecting and asking again included.
   const signal = AbortSignal.timeout(timeout);
   try {
-    response = await app.pool.request({ method: 'POST', path: `${app.basePath}/${path}`, headers: { accept: 'application/json' }, signal });
+    return heartbeatOf(app, await probeSettled(app.url, 'heartbeat', { timeout, signal }));
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    return { ok: false, reason: signal.aborted ? `no answer within ${timeout} ms` : `unreachable (${code ?? (error as Error).message})` };
-  }
-  try {
-    const text = await response.body.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
+    if (error instanceof CallTimeoutError) {
+      return { status: 'Down', server_id: null, message: `App "${app.name}" at ${app.url} is down: no answer within ${timeout} ms.`, details: null };
     }
-    return { ok: true, status: response.statusCode, body };
+    if (!answeredOtherwise(error)) throw error;
+    // It answers HTTP but is not a taskmesh service: reachability is all the gateway can tell.
+    return { status: 'Available', server_id: null, message: `App "${app.name}" at ${app.url} answers, but has no taskmesh heartbeat (${error.message}).`, details: null };
+  }
+}
+
+async function askEndpoints(app: UpstreamApp, timeout: number): Promise<Record<string, EndpointDetail> | undefined> {
+  try {
+    const probed = await probe(app.url, 'detailed_endpoints', { timeout });
+    return probed.kind === 'answered' ? probed.reply.endpoints : undefined;
   } catch (error) {
-    return { ok: false, reason: signal.aborted ? `no whole answer within ${timeout} ms` : `the reply broke off (${(error as Error).message})` };
+    // Learned at a later check; only the heartbeat decides the app's health.
+    if (error instanceof TaskmeshError) return undefined;
+    throw error;
   }
 }
 
 /** Check one app now, record the result in the registry, and return its heartbeat. */
 export async function checkApp(registry: AppRegistry, app: UpstreamApp, timeout: number): Promise<AppHeartbeat> {
   const checkedAt = new Date().toISOString();
-  const reply = await post(app, 'heartbeat', timeout);
-  let heartbeat: AppHeartbeat;
-  if (!reply.ok) {
-    heartbeat = { status: 'Down', server_id: null, message: `App "${app.name}" at ${app.url} is down: ${reply.reason}.`, details: null };
-  } else {
-    const parsed = reply.status < 300 ? HeartbeatSchema.safeParse((reply.body as { heartbeat?: unknown } | undefined)?.heartbeat) : undefined;
-    heartbeat = parsed?.success
-      ? parsed.data
-      : {
-          // It answers HTTP but is not a taskmesh service: reachability is all the gateway can tell.
-          status: 'Available',
-          server_id: null,
-          message: `App "${app.name}" at ${app.url} answers, but has no taskmesh heartbeat (POST /heartbeat gave ${reply.status}).`,
-          details: null,
-        };
-  }
+  const heartbeat = await askHeartbeat(app, timeout);
   const health: AppHealth = { status: heartbeat.status, server_id: heartbeat.server_id, message: heartbeat.message, checked_at: checkedAt };
   let endpoints: Record<string, EndpointDetail> | undefined;
   const restarted = heartbeat.server_id !== null && heartbeat.server_id !== app.health.server_id;
   if (heartbeat.server_id !== null && (restarted || Object.keys(app.endpoints).length === 0)) {
-    const details = await post(app, 'detailed_endpoints', timeout);
-    const parsed = details.ok && details.status < 300 ? DetailedEndpointsSchema.safeParse(details.body) : undefined;
-    if (parsed?.success) endpoints = parsed.data.endpoints;
+    endpoints = await askEndpoints(app, timeout);
   }
   registry.update(app, health, endpoints);
   return heartbeat;
