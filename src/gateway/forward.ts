@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
+import { logWhenFinished } from '../service/logging.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 
 export interface ForwardingOptions {
@@ -123,6 +124,7 @@ function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyRep
           if (statusCode < 200) return;
           started = true;
           reply.hijack();
+          logWhenFinished(request, res);
           res.writeHead(statusCode, replyHeaders(headers, request.id));
           resolve();
         },

@@ -10,7 +10,7 @@ import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
 import { registerDocsPage } from './docs-page.ts';
-import { OneLinePerRequest, lazyChildLogger, serviceLogger, type LoggerOption } from './logging.ts';
+import { RequestLines, RequestLogger, serviceLogger, type LoggerOption } from './logging.ts';
 import { openApiDocument, type OpenApiInfo } from './openapi.ts';
 
 export interface HttpAppOptions {
@@ -132,10 +132,12 @@ class HttpRequestContext implements RequestContext {
 
 export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): Promise<FastifyInstance> {
   const logger = serviceLogger(options.logger);
+  // The logger is not given to Fastify: with one, Fastify adds response listeners and a pino child
+  // to every request, a fifth of a small request's cost (bench/RESULTS.md). The service logs
+  // through its own hooks instead; `app.log`, `request.log` and `reply.log` are its loggers.
   const app = Fastify({
-    ...(logger ? { loggerInstance: logger as FastifyBaseLogger, childLoggerFactory: lazyChildLogger } : { logger: false }),
+    logger: false,
     bodyLimit: options.bodyLimit,
-    logController: new OneLinePerRequest(logger, options.logger),
     genReqId: requestIdOf,
     forceCloseConnections: 'idle',
     // While closing, the status route answers Stopping and endpoints their own 503 (Service.#close sets
@@ -152,10 +154,24 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
     else parseJson(request, body as string, done);
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
+  const lines = logger ? new RequestLines(logger, options.logger) : undefined;
+  if (lines) {
+    app.log = logger as FastifyBaseLogger;
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      request.log = reply.log = new RequestLogger(lines, request.id);
+      done();
+    });
+    app.addHook('onSend', (request, reply, payload, done) => {
+      (request.log as RequestLogger).completed(request.method, request.url, reply.statusCode);
+      done(null, payload);
+    });
+  } else {
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      done();
+    });
+  }
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toErrorReply(error, request.id, options.development);

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { Service, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
 import { TurnBatchedDestination } from './logging.ts';
+import { ERAS, eraClient, eventually } from '../mcp/fixtures/clients.ts';
 
 const hello = task({ name: 'hello', input: z.object({ name: z.string() }), output: z.object({ greeting: z.string() }) });
 const HelloContract = contract('HelloContract', { hello });
@@ -18,7 +19,7 @@ const HelloContract = contract('HelloContract', { hello });
 class HelloService extends Service.for(HelloContract, import.meta.url) {
   constructor(options?: ServiceOptions) {
     super(options);
-    this.addEndpoint('hello', this.hello, { schema: hello });
+    this.addEndpoint('hello', this.hello, { schema: hello, asTool: true });
   }
 
   hello: EndpointHandler<typeof hello> = ({ name }, context) => {
@@ -79,6 +80,26 @@ describe('the request line', () => {
     const service = await serveWith({ level: 'warn', stream: logs.stream });
     await call(service, 'cy', 'quiet-1');
     expect(logs.lines.filter((line) => line.requestId === 'quiet-1')).toEqual([]);
+  });
+});
+
+describe('MCP requests', () => {
+  it.each(ERAS)('get their line too, also when the reply is a stream taken over from Fastify (%s)', async (era) => {
+    const logs = logCapture();
+    const service = await serveWith({ level: 'info', stream: logs.stream });
+    const client = await eraClient(service.url, era);
+    try {
+      const result = await client.callTool({ name: 'hello', arguments: { name: 'mcp' } });
+      expect(result.structuredContent).toEqual({ greeting: 'hello mcp' });
+    } finally {
+      await client.close();
+    }
+    const mcpLines = await eventually(() => {
+      const found = logs.lines.filter((line) => line.msg === 'request' && String(line.url).startsWith('/mcp'));
+      return found.length > 0 ? found : undefined;
+    });
+    for (const line of mcpLines) expect(line).toMatchObject({ method: expect.any(String), status: expect.any(Number), requestId: expect.any(String) });
+    expect(mcpLines.some((line) => line.method === 'POST' && line.status === 200)).toBe(true);
   });
 });
 

@@ -8,7 +8,8 @@
  * all the requests the turn answered, and a quiet one still shows each line at once: nothing waits
  * for a buffer to fill or a timer to fire.
  */
-import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import pino from 'pino';
 
 /** pino logger: true (info, the default), false, or pino options such as `{ level: 'warn' }` (a `stream` or `transport` among them is used as given). */
@@ -68,26 +69,69 @@ export function serviceLogger(option: LoggerOption): pino.Logger | undefined {
 type LogArguments = Parameters<pino.LogFn>;
 
 /**
- * `request.log`: the request's child logger (its lines carry the request id), made when something
- * first logs through it. Most requests never do beyond their one request line, and a pino child
- * per request was a measurable share of a request's cost.
+ * Writes the one line a service logs per request, when its reply is sent.
+ *
+ * With pino's default line format (the service's logger given at most a level and a stream), the
+ * line is built here and written to the logger's stream directly: the same bytes pino would write
+ * (a test holds them equal), at a fraction of pino's generic cost per line. Any other pino option
+ * (formatters, mixins, redaction, a transport) can change the line, so the line then goes through
+ * pino.
  */
-export class LazyRequestLogger implements FastifyBaseLogger {
-  readonly #parent: FastifyBaseLogger;
-  readonly #bindings: pino.Bindings;
-  #child: FastifyBaseLogger | undefined;
+export class RequestLines {
+  readonly root: pino.Logger;
+  readonly #direct: { stream: pino.DestinationStream; bindings: string; level: number } | undefined;
 
-  constructor(parent: FastifyBaseLogger, bindings: pino.Bindings) {
-    this.#parent = parent;
-    this.#bindings = bindings;
+  constructor(root: pino.Logger, option: LoggerOption) {
+    this.root = root;
+    const plain = option === true || (typeof option === 'object' && Object.keys(option).every((key) => key === 'level' || key === 'stream'));
+    if (plain) {
+      const internals = root as unknown as Record<symbol, unknown>;
+      this.#direct = { stream: internals[pino.symbols.streamSym] as pino.DestinationStream, bindings: internals[pino.symbols.chindingsSym] as string, level: root.levels.values.info! };
+    }
+  }
+
+  write(requestId: string, method: string, url: string, status: number, durationMs: number): void {
+    const direct = this.#direct;
+    if (!direct) return void this.root.info({ requestId, method, url, status, durationMs }, 'request');
+    if (!this.root.isLevelEnabled('info')) return;
+    direct.stream.write(
+      `{"level":${direct.level},"time":${Date.now()}${direct.bindings},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},` +
+        `"url":${JSON.stringify(url)},"status":${status},"durationMs":${durationMs},"msg":"request"}\n`,
+    );
+  }
+}
+
+/**
+ * `request.log` in a service: a logger whose lines carry the request id, and the request's own
+ * line when its reply goes out. The pino child behind it is made when something first logs
+ * through it: most requests never do beyond their one line, and a child per request was a
+ * measurable share of a request's cost.
+ */
+export class RequestLogger implements FastifyBaseLogger {
+  readonly #lines: RequestLines;
+  readonly #requestId: string;
+  readonly #startedAt = performance.now();
+  #child: FastifyBaseLogger | undefined;
+  #done = false;
+
+  constructor(lines: RequestLines, requestId: string) {
+    this.#lines = lines;
+    this.#requestId = requestId;
+  }
+
+  /** Log the request's line (once), with the time since it arrived. */
+  completed(method: string, url: string, status: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#lines.write(this.#requestId, method, url, status, Math.round((performance.now() - this.#startedAt) * 100) / 100);
   }
 
   get #logger(): FastifyBaseLogger {
-    return (this.#child ??= this.#parent.child(this.#bindings));
+    return (this.#child ??= this.#lines.root.child({ requestId: this.#requestId }));
   }
 
   get level(): pino.LevelWithSilentOrString {
-    return (this.#child ?? this.#parent).level;
+    return (this.#child ?? this.#lines.root).level;
   }
 
   set level(level: pino.LevelWithSilentOrString) {
@@ -127,49 +171,8 @@ export class LazyRequestLogger implements FastifyBaseLogger {
   }
 }
 
-/** Fastify's child-logger factory for a service: lazy children, unless the route asks for its own level or serializers. */
-export function lazyChildLogger(parent: FastifyBaseLogger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): FastifyBaseLogger {
-  return options.level || options.serializers ? parent.child(bindings, options) : new LazyRequestLogger(parent, bindings);
-}
-
-/**
- * Fastify logs two lines per request; taskmesh logs one, when the reply is sent, with its duration.
- *
- * With pino's default line format (the service's logger given at most a level and a stream), the
- * line is built here and written to the logger's stream directly: the same bytes pino would write
- * (a test holds them equal), at a fraction of pino's generic cost per line. Any other pino option
- * (formatters, mixins, redaction, a transport) can change the line, so the line then goes through
- * pino.
- */
-export class OneLinePerRequest extends LogController {
-  readonly #direct: { stream: pino.DestinationStream; bindings: string; level: number } | undefined;
-  readonly #root: pino.Logger | undefined;
-
-  constructor(root: pino.Logger | undefined, option: LoggerOption) {
-    super({ requestIdLogLabel: 'requestId' });
-    this.#root = root;
-    const plain = option === true || (typeof option === 'object' && Object.keys(option).every((key) => key === 'level' || key === 'stream'));
-    if (root && plain) {
-      const internals = root as unknown as Record<symbol, unknown>;
-      this.#direct = { stream: internals[pino.symbols.streamSym] as pino.DestinationStream, bindings: internals[pino.symbols.chindingsSym] as string, level: root.levels.values.info! };
-    }
-  }
-
-  override incomingRequest(): void {}
-
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const durationMs = Math.round(reply.elapsedTime * 100) / 100;
-    const direct = this.#direct;
-    if (!error && direct) {
-      if (!this.#root!.isLevelEnabled('info')) return;
-      direct.stream.write(
-        `{"level":${direct.level},"time":${Date.now()}${direct.bindings},"requestId":${JSON.stringify(request.id)},"method":${JSON.stringify(request.method)},` +
-          `"url":${JSON.stringify(request.url)},"status":${reply.statusCode},"durationMs":${durationMs},"msg":"request"}\n`,
-      );
-      return;
-    }
-    const line = { method: request.method, url: request.url, status: reply.statusCode, durationMs };
-    if (error) request.log.error({ ...line, err: error }, 'request failed');
-    else request.log.info(line, 'request');
-  }
+/** A reply taken over from Fastify (an MCP stream) is not seen by its onSend hooks: log its line when it ends. */
+export function logWhenFinished(request: FastifyRequest, raw: ServerResponse): void {
+  const log = request.log;
+  if (log instanceof RequestLogger) raw.once('finish', () => log.completed(request.method, request.url, raw.statusCode));
 }

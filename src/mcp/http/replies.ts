@@ -1,6 +1,7 @@
 /** JSON-RPC error replies, and web `Response`s written to a Node response, for the MCP endpoint. */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { logWhenFinished } from '../../service/logging.ts';
 
 export interface RpcErrorBody {
   jsonrpc: '2.0';
@@ -18,10 +19,11 @@ export function sendRpcError(reply: FastifyReply, status: number, code: number, 
   return reply.code(status).send(rpcError(code, message, data, id));
 }
 
-/** Take the response over from Fastify, for streams the SDK writes itself. Fastify still logs the request's line. */
+/** Take the response over from Fastify, for streams the SDK writes itself; the request's line is logged when it ends. */
 export function hijack(reply: FastifyReply): ServerResponse {
   const pending = reply.getHeaders();
   reply.hijack();
+  logWhenFinished(reply.request, reply.raw);
   // Fastify does not send the headers set so far (request id, CORS) on a hijacked reply: pass them on.
   for (const [name, value] of Object.entries(pending)) if (value !== undefined) reply.raw.setHeader(name, value);
   return reply.raw;
