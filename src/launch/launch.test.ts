@@ -108,6 +108,20 @@ describe('Service.launch', () => {
     expect(await ProbeService.statusAtHost(cm.url)).toBe(ServerStatus.Down);
   });
 
+  it('keeps V8\'s compile cache for the launched process, unless NODE_DISABLE_COMPILE_CACHE says not to', async () => {
+    const cached = track(await ProbeService.launch({ ...local }));
+    expect((await cached.whoami()).compileCache).toEqual(expect.stringContaining('node-compile-cache'));
+    await cached.close();
+    process.env.NODE_DISABLE_COMPILE_CACHE = '1';
+    try {
+      const uncached = track(await ProbeService.launch({ ...local }));
+      expect((await uncached.whoami()).compileCache).toBeNull();
+      await uncached.close();
+    } finally {
+      delete process.env.NODE_DISABLE_COMPILE_CACHE;
+    }
+  });
+
   it('numWorkers: 2 serves one port from two processes with one server id, and replaces a worker that dies', async () => {
     const cm = track(await ProbeService.launch({ ...local, numWorkers: 2 }));
     expect(new URL(cm.url).port).not.toBe('0');
