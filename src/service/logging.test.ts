@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { Service, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
-import { TurnBatchedDestination } from './logging.ts';
+import { RequestLines, TurnBatchedDestination } from './logging.ts';
 import { ERAS, eraClient, eventually } from '../mcp/fixtures/clients.ts';
 
 const hello = task({ name: 'hello', input: z.object({ name: z.string() }), output: z.object({ greeting: z.string() }) });
@@ -66,6 +66,16 @@ describe('the request line', () => {
     pinoOwn.child({ requestId: 'parity-1' }).info({ method: 'POST', url: parsed.url, status: 200, durationMs: parsed.durationMs }, 'request');
     const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
     expect(withoutTime(fast)).toBe(withoutTime(reference[0]!));
+  });
+
+  it.each(['/plain?a=1', '/q"uote', '/back\\slash', '/tab\there', '/é€😀', '/lone\ud800'])('escapes the URL as pino does: %j', (url) => {
+    const fast: string[] = [];
+    const reference: string[] = [];
+    const stream = { write: (line: string) => void fast.push(line) };
+    new RequestLines(pino({ level: 'info' }, stream), { level: 'info', stream }).write('id-1', 'GET', url, 404, 1.5);
+    pino({ level: 'info' }, { write: (line: string) => void reference.push(line) }).child({ requestId: 'id-1' }).info({ method: 'GET', url, status: 404, durationMs: 1.5 }, 'request');
+    const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
+    expect(withoutTime(fast[0]!)).toBe(withoutTime(reference[0]!));
   });
 
   it('goes through pino when other pino options could change the line', async () => {

@@ -90,16 +90,22 @@ export class RequestLines {
     }
   }
 
+  /** `requestId` and `method` need no JSON escaping: ids are checked or made by the service, and methods are HTTP tokens. */
   write(requestId: string, method: string, url: string, status: number, durationMs: number): void {
     const direct = this.#direct;
-    if (!direct) return void this.root.info({ requestId, method, url, status, durationMs }, 'request');
+    // A URL that needs escaping (rare: Node hands over the request target as sent) goes through
+    // pino, whose escaping is its own.
+    if (!direct || NEEDS_ESCAPING.test(url)) return void this.root.info({ requestId, method, url, status, durationMs }, 'request');
     if (!this.root.isLevelEnabled('info')) return;
     direct.stream.write(
-      `{"level":${direct.level},"time":${Date.now()}${direct.bindings},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},` +
-        `"url":${JSON.stringify(url)},"status":${status},"durationMs":${durationMs},"msg":"request"}\n`,
+      `{"level":${direct.level},"time":${Date.now()}${direct.bindings},"requestId":"${requestId}","method":"${method}",` +
+        `"url":"${url}","status":${status},"durationMs":${durationMs},"msg":"request"}\n`,
     );
   }
 }
+
+// What a JSON string cannot hold as it is (and lone surrogates, which encoders rewrite).
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
  * `request.log` in a service: a logger whose lines carry the request id, and the request's own
