@@ -105,6 +105,7 @@ export class RequestLines {
 }
 
 // What a JSON string cannot hold as it is (and lone surrogates, which encoders rewrite).
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be found
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
