@@ -15,6 +15,7 @@ import type { McpHttpRuntime } from './http/runtime.ts';
 import { mcpPath } from './path.ts';
 import { McpRegistry } from './registry.ts';
 import { sessionSecret } from './session-id.ts';
+import { CallsInProgress, refuseWhileStopping, whileStopping, windDownWithoutRuntime } from './stopping.ts';
 
 export interface McpOptions {
   /** Serve MCP at all (default true). */
@@ -61,6 +62,7 @@ export class McpHost {
   #runtime: Promise<McpHttpRuntime> | undefined;
   #loaded: McpHttpRuntime | undefined;
   #preload: (() => void) | undefined;
+  readonly #calls = new CallsInProgress();
 
   constructor(serviceName: string) {
     this.registry = new McpRegistry(serviceName);
@@ -109,19 +111,37 @@ export class McpHost {
         if (request.method === 'POST' && !/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
           return sendRpcError(reply, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json.');
         }
-        const runtime = await load();
+        const stopping = whileStopping(request, facts.status());
+        if (stopping === 'refuse') return refuseWhileStopping(request, reply, facts.status(), facts.className);
+        // A stopping service never loads a runtime: what winds down work goes to the one still draining, if any.
+        const runtime = stopping ? this.#loaded : await load();
+        if (!runtime) return windDownWithoutRuntime(request, reply);
+        this.#calls.track(request, reply.raw);
         return runtime.handle(request, reply, { requestId: request.id, log: request.log, isAdmin: () => isAdminRequest(request, facts.adminPolicy) });
       },
     });
-    // Streams stay open until closed: close them first, or the server would wait for them forever.
+    // Calls in progress finish first: their connections hold server.close() open until they end
+    // (or shutdownTimeout closes them), while the listener closes at once. Then the runtime closes,
+    // and with it the streams, which never end on their own. Requests that come meanwhile on
+    // connections opened before are answered as stopping.ts says.
+    let closed: Promise<void> | undefined;
     app.addHook('preClose', async () => {
       const runtime = this.#runtime;
+      const bus = this.#bus;
       this.#runtime = undefined;
-      this.#loaded = undefined;
-      await (await runtime?.catch(() => undefined))?.close();
-      this.#bus?.close();
-      this.#bus = undefined;
-      this.registry.onChange = undefined;
+      closed = this.#calls.idle().then(async () => {
+        // Nothing reaches a runtime that is closing.
+        this.#loaded = undefined;
+        await (await runtime?.catch(() => undefined))?.close();
+        bus?.close();
+        if (this.#bus === bus) {
+          this.#bus = undefined;
+          this.registry.onChange = undefined;
+        }
+      });
+    });
+    app.addHook('onClose', async () => {
+      await closed;
     });
     this.#preload = () => void load().catch((error: unknown) => app.log.error({ err: error }, `MCP serving could not start: ${(error as Error).message}`));
   }
