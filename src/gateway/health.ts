@@ -26,18 +26,21 @@ function answeredOtherwise(error: unknown): error is TaskmeshError {
   return error instanceof ServiceCallError || (error instanceof TaskmeshError && error.code === ErrorCodes.INVALID_OUTPUT);
 }
 
+/** The heartbeat the gateway reports for an app that gave none. */
+function reported(app: UpstreamApp, status: AppHeartbeat['status'], what: string): AppHeartbeat {
+  return { status, server_id: null, message: `App "${app.name}" at ${app.url} ${what}.`, details: null };
+}
+
 function heartbeatOf(app: UpstreamApp, probed: Probe<{ heartbeat: Heartbeat }>): AppHeartbeat {
   if (probed.kind === 'answered') return probed.reply.heartbeat;
   // The listener is closed, yet calls the gateway forwarded are still being answered on
   // connections opened before: the app is draining them before it stops.
   const inFlight = app.pool.stats.running;
   if (inFlight > 0) {
-    const calls = inFlight === 1 ? '1 call' : `${inFlight} calls`;
-    return { status: 'Stopping', server_id: null, message: `App "${app.name}" at ${app.url} takes no new connections, but still answers ${calls} the gateway forwarded: it is stopping.`, details: null };
+    return reported(app, 'Stopping', `takes no new connections, but still answers ${inFlight === 1 ? '1 call' : `${inFlight} calls`} the gateway forwarded: it is stopping`);
   }
   const cause = (probed.error.cause as { code?: string; message?: string } | undefined) ?? {};
-  const reason = probed.kind === 'refused' ? `connection refused (${cause.code ?? cause.message})` : 'it closes new connections without an answer';
-  return { status: 'Down', server_id: null, message: `App "${app.name}" at ${app.url} is down: ${reason}.`, details: null };
+  return reported(app, 'Down', `is down: ${probed.kind === 'refused' ? `connection refused (${cause.code ?? cause.message})` : 'it closes new connections without an answer'}`);
 }
 
 async function askHeartbeat(app: UpstreamApp, timeout: number): Promise<AppHeartbeat> {
@@ -46,12 +49,10 @@ async function askHeartbeat(app: UpstreamApp, timeout: number): Promise<AppHeart
   try {
     return heartbeatOf(app, await probeSettled(app.url, 'heartbeat', { timeout, signal }));
   } catch (error) {
-    if (error instanceof CallTimeoutError) {
-      return { status: 'Down', server_id: null, message: `App "${app.name}" at ${app.url} is down: no answer within ${timeout} ms.`, details: null };
-    }
+    if (error instanceof CallTimeoutError) return reported(app, 'Down', `is down: no answer within ${timeout} ms`);
     if (!answeredOtherwise(error)) throw error;
     // It answers HTTP but is not a taskmesh service: reachability is all the gateway can tell.
-    return { status: 'Available', server_id: null, message: `App "${app.name}" at ${app.url} answers, but has no taskmesh heartbeat (${error.message}).`, details: null };
+    return reported(app, 'Available', `answers, but has no taskmesh heartbeat (${error.message})`);
   }
 }
 
