@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Service, contract, task, type ServiceOptions } from '../index.ts';
@@ -105,6 +105,21 @@ describe('app health', () => {
       message: `App "echoer" at ${url} is down: connection refused (ECONNREFUSED).`,
       details: null,
     });
+  });
+
+  it('an app that accepts connections and closes them unanswered is Down, after three tries, and says so', async () => {
+    let accepted = 0;
+    const server = createTcpServer((socket) => {
+      accepted += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const gw = await gateway({ mcp: { enabled: false } });
+    const { body } = await postJson(`${gw.url}/register_app`, { name: 'mute', url });
+    expect(body.health).toMatchObject({ status: 'Down', server_id: null, message: `App "mute" at ${url} is down: it closes new connections without an answer.` });
+    expect(accepted).toBe(3);
   });
 
   it('an app that is closing while it still answers a call the gateway forwarded is Stopping, then Down once it has stopped', async () => {
