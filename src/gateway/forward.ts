@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
-import { logWhenFinished } from '../service/logging.ts';
+import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 
 export interface ForwardingOptions {
@@ -123,8 +123,7 @@ function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyRep
         onResponseStart(_controller, statusCode, headers) {
           if (statusCode < 200) return;
           started = true;
-          reply.hijack();
-          logWhenFinished(request, res);
+          takeOver(reply);
           res.writeHead(statusCode, replyHeaders(headers, request.id));
           resolve();
         },

@@ -10,7 +10,7 @@ import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
 import { registerDocsPage } from './docs-page.ts';
-import { RequestLines, RequestLogger, serviceLogger, type LoggerOption } from './logging.ts';
+import { RequestLines, RequestLogger, ServiceLogController, serviceLogger, type LoggerOption } from './logging.ts';
 import { openApiDocument, type OpenApiInfo } from './openapi.ts';
 
 export interface HttpAppOptions {
@@ -132,11 +132,15 @@ class HttpRequestContext implements RequestContext {
 
 export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): Promise<FastifyInstance> {
   const logger = serviceLogger(options.logger);
+  const lines = logger ? new RequestLines(logger, options.logger) : undefined;
   // The logger is not given to Fastify: with one, Fastify adds response listeners and a pino child
-  // to every request, a fifth of a small request's cost (bench/RESULTS.md). The service logs
-  // through its own hooks instead; `app.log`, `request.log` and `reply.log` are its loggers.
+  // to every request, a fifth of a small request's cost (bench/RESULTS.md). Fastify still asks the
+  // child-logger factory for each request's `request.log` and `reply.log`: the service's
+  // RequestLogger, which also logs the request's line.
   const app = Fastify({
     logger: false,
+    logController: new ServiceLogController(),
+    ...(lines ? { childLoggerFactory: (_parent: unknown, bindings: { reqId?: string }) => new RequestLogger(lines, bindings.reqId ?? '') } : {}),
     bodyLimit: options.bodyLimit,
     genReqId: requestIdOf,
     forceCloseConnections: 'idle',
@@ -144,6 +148,7 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
     // the status first); Fastify's bare 503 would not be in the wire protocol's shape.
     return503OnClosing: false,
   });
+  if (logger) app.log = logger as FastifyBaseLogger;
 
   // An empty body is no body: fine for a task without input, a 422 with a clear issue for one with.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -154,24 +159,13 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
     else parseJson(request, body as string, done);
   });
 
-  const lines = logger ? new RequestLines(logger, options.logger) : undefined;
-  if (lines) {
-    app.log = logger as FastifyBaseLogger;
-    app.addHook('onRequest', (request, reply, done) => {
-      reply.header(REQUEST_ID_HEADER, request.id);
-      request.log = reply.log = new RequestLogger(lines, request.id);
-      done();
-    });
-    app.addHook('onSend', (request, reply, payload, done) => {
-      (request.log as RequestLogger).completed(request.method, request.url, reply.statusCode);
-      done(null, payload);
-    });
-  } else {
-    app.addHook('onRequest', (request, reply, done) => {
-      reply.header(REQUEST_ID_HEADER, request.id);
-      done();
-    });
-  }
+  // One hook for every reply Fastify sends (a reply taken over from Fastify does both itself: see
+  // takeOver in ./logging.ts): the request id header, and the request's line.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    if (lines) (request.log as RequestLogger).completed(request.method, request.url, reply.statusCode);
+    done(null, payload);
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toErrorReply(error, request.id, options.development);

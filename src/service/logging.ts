@@ -8,8 +8,7 @@
  * all the requests the turn answered, and a quiet one still shows each line at once: nothing waits
  * for a buffer to fill or a timer to fire.
  */
-import type { ServerResponse } from 'node:http';
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 
 /** pino logger: true (info, the default), false, or pino options such as `{ level: 'warn' }` (a `stream` or `transport` among them is used as given). */
@@ -178,8 +177,11 @@ export class RequestLogger implements FastifyBaseLogger {
   }
 }
 
-/** A reply taken over from Fastify (an MCP stream) is not seen by its onSend hooks: log its line when it ends. */
-export function logWhenFinished(request: FastifyRequest, raw: ServerResponse): void {
-  const log = request.log;
-  if (log instanceof RequestLogger) raw.once('finish', () => log.completed(request.method, request.url, raw.statusCode));
+/**
+ * Fastify's lifecycle lines, through the request's logger: not its "incoming request" line (the
+ * service logs one line per request, when it answers), but its lines on stream and serializer
+ * errors.
+ */
+export class ServiceLogController extends LogController {
+  override incomingRequest(): void {}
 }

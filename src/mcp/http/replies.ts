@@ -1,7 +1,6 @@
 /** JSON-RPC error replies, and web `Response`s written to a Node response, for the MCP endpoint. */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { logWhenFinished } from '../../service/logging.ts';
 
 export interface RpcErrorBody {
   jsonrpc: '2.0';
@@ -19,15 +18,8 @@ export function sendRpcError(reply: FastifyReply, status: number, code: number, 
   return reply.code(status).send(rpcError(code, message, data, id));
 }
 
-/** Take the response over from Fastify, for streams the SDK writes itself; the request's line is logged when it ends. */
-export function hijack(reply: FastifyReply): ServerResponse {
-  const pending = reply.getHeaders();
-  reply.hijack();
-  logWhenFinished(reply.request, reply.raw);
-  // Fastify does not send the headers set so far (request id, CORS) on a hijacked reply: pass them on.
-  for (const [name, value] of Object.entries(pending)) if (value !== undefined) reply.raw.setHeader(name, value);
-  return reply.raw;
-}
+/** Take the response over from Fastify, for streams the SDK writes itself. */
+export { takeOver as hijack } from '../../service/take-over.ts';
 
 /** Write a web Response (a JSON body or an SSE stream) to a Node response; a client that goes away cancels the stream. */
 export async function writeWebResponse(raw: ServerResponse, response: Response): Promise<void> {
