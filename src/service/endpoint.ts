@@ -82,9 +82,10 @@ export function makeEndpoint(
 /**
  * Validate `raw` against the input schema, run the handler, check its result against the output
  * schema. Throws InvalidInputError (422) for bad input and InvalidOutputError (500) for a result
- * that breaks the contract; a handler's own error propagates unchanged.
+ * that breaks the contract; a handler's own error propagates unchanged. Synchronous when the
+ * handler is: a promise (and a turn of the microtask queue) only where the handler makes one.
  */
-export async function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: RequestContext): Promise<unknown> {
+export function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: RequestContext): unknown {
   const { task } = endpoint;
   let input: unknown = undefined;
   if (task.input) {
@@ -99,9 +100,18 @@ export async function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: 
     }
     input = parsed.data;
   }
-  const result = await endpoint.handler(input, context);
-  if (!task.output) return result;
-  const checked = task.output.safeParse(result);
+  const result = endpoint.handler(input, context);
+  return isThenable(result) ? Promise.resolve(result).then((value) => checkedOutput(endpoint, value, context)) : checkedOutput(endpoint, result, context);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+function checkedOutput(endpoint: Endpoint, result: unknown, context: RequestContext): unknown {
+  const { output } = endpoint.task;
+  if (!output) return result;
+  const checked = output.safeParse(result);
   if (!checked.success) {
     const issues = toIssues(checked.error);
     context.log.error(

@@ -201,7 +201,9 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
     method: endpoint.methods,
     url: `/${endpoint.path}`,
     ...(guard ? { preHandler: guard } : {}),
-    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+    // Not async: a handler that answers at once is answered without a promise of ours. Fastify
+    // turns a throw here into the error reply, as it does a rejection.
+    handler: (request: FastifyRequest, reply: FastifyReply) => {
       if (!endpoint.builtin && host.status() !== 'Available') {
         const status = host.status();
         throw new TaskmeshError(
@@ -211,10 +213,15 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
         );
       }
       const raw = request.method === 'GET' ? request.query : request.body;
-      const result = await invokeEndpoint(endpoint, raw, new HttpRequestContext(request, reply));
-      return result === undefined ? null : result;
+      const result = invokeEndpoint(endpoint, raw, new HttpRequestContext(request, reply));
+      // Fastify reads undefined as "the handler will reply itself": an endpoint with no output answers null.
+      return result instanceof Promise ? result.then(nullForUndefined) : nullForUndefined(result);
     },
   });
+}
+
+function nullForUndefined(value: unknown): unknown {
+  return value === undefined ? null : value;
 }
 
 /** A listen failure, as an error that says what to do. */

@@ -131,11 +131,19 @@ describe('endpoints over HTTP', () => {
 describe('handler failures', () => {
   const boom = task({ name: 'boom', output: z.object({ ok: z.boolean() }) });
   const liar = task({ name: 'liar', output: z.object({ count: z.number() }) });
+  const boomLater = task({ name: 'boomLater', output: z.object({ ok: z.boolean() }) });
+  const liarLater = task({ name: 'liarLater', output: z.object({ count: z.number() }) });
   class Faulty extends Service {
     constructor(o: ServiceOptions) {
       super(o);
       this.addEndpoint('boom', this.boom, { schema: boom });
       this.addEndpoint('liar', this.liar, { schema: liar });
+      // The same two failures from handlers that answer later (a promise, and a bare thenable).
+      this.addEndpoint('boomLater', async () => {
+        await Promise.resolve();
+        throw new Error('database is on fire');
+      }, { schema: boomLater });
+      this.addEndpoint('liarLater', () => ({ then: (resolve: (value: unknown) => void) => resolve({ count: 'many' }) }) as unknown as Promise<{ count: number }>, { schema: liarLater });
     }
     boom: EndpointHandler<typeof boom> = () => {
       throw new Error('database is on fire');
@@ -153,6 +161,16 @@ describe('handler failures', () => {
       message: 'database is on fire',
       request_id: res.headers['x-request-id'],
     });
+  });
+
+  it('answers alike when the handler fails or lies after a promise', async () => {
+    const s = await serve(new Faulty({ ...quiet, development: false }));
+    const failed = await post(`${s.url}/boomLater`);
+    expect(failed.status).toBe(500);
+    expect(failed.json).toMatchObject({ code: 'TASKMESH_HANDLER_FAILED', message: 'database is on fire' });
+    const lied = await post(`${s.url}/liarLater`);
+    expect(lied.status).toBe(500);
+    expect(lied.json.code).toBe('TASKMESH_INVALID_OUTPUT');
   });
 
   it('development mode adds the stack trace', async () => {
