@@ -2,7 +2,6 @@
  * The Fastify app of a service: one route per endpoint, the request-id and logging hooks, the
  * error replies of the wire protocol, OpenAPI and the docs page.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { FastifyCorsOptions } from '@fastify/cors';
 import { ConfigError, ErrorCodes, TaskmeshError, type ErrorBody, type Issue } from '../errors.ts';
@@ -10,6 +9,7 @@ import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
 import { registerDocsPage } from './docs-page.ts';
+import { requestIdOf } from './request-id.ts';
 import { RequestLines, RequestLogger, ServiceLogController, serviceLogger, type LoggerOption } from './logging.ts';
 import { openApiDocument, type OpenApiInfo } from './openapi.ts';
 
@@ -27,14 +27,6 @@ export interface HttpAppHost {
   status: () => ServerStatus;
   adminPolicy: AdminPolicy;
   openApiInfo: OpenApiInfo;
-}
-
-const REQUEST_ID_PATTERN = /^[\w.:@/+=-]{1,128}$/;
-
-function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
-  const given = request.headers[REQUEST_ID_HEADER];
-  // Take the caller's id only when it is short and plain, so that it cannot forge log lines.
-  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
 }
 
 const reasonPhrases: Record<number, string> = {
