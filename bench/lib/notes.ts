@@ -6,24 +6,32 @@
  */
 export const notes: Record<string, string> = {
   'http-fastify':
-    '**Found and fixed** (src/service/http-app.ts, commit d908a3c): the context each handler gets was an object ' +
-    'literal with a getter, and V8 kept what that getter closed over, the request and the reply, alive through ' +
-    'young-generation collections. About 2 KB were promoted to the old generation per request (1.6-2.1 KB; ' +
-    '10-90 bytes after the fix, `--trace-gc-nvp`), and collecting cost 10-28 µs per request (1-3 µs after). The ' +
-    'context is now a class, with the same behaviour (the core tests pass). Side by side, 8 alternating rounds: ' +
-    'CPU per request 153 -> 121 µs, requests/s 5,684 -> 7,434 (+31%), ratio to bare Fastify 0.60x -> 0.78x.\n\n' +
-    '**What remains** is the per-request logging, which the anchor does not do: with `logger: false` taskmesh ' +
-    'spends 20-25% less CPU per request (92 vs 118-124 µs in alternating runs) and is at 0.8-0.9x of bare Fastify. ' +
-    'Writing the line asynchronously, or to a stream that drops it, saves next to nothing, and so does dropping only ' +
-    'the line or only the per-request child logger: the cost is Fastify\'s and pino\'s per-request logger work as a ' +
-    'whole, not the write. Against Fastify with its own logger on (next row) taskmesh is close to even. Reaching ' +
-    '0.85x of a silent Fastify with a log line per request needs a cheaper request-log path (no child logger per ' +
-    'request, the line built outside pino\'s generic path), which changes what `request.log` is for handlers and ' +
-    'plugins: a decision for the core, not made here.',
+    '**Found and fixed, first** (commit d908a3c): the handler context was an object literal with a getter, which kept ' +
+    'each request and reply alive through young-generation GCs (about 2 KB promoted and 10-28 µs of GC per request); ' +
+    'it is a class now. 0.60x -> 0.78x in alternating rounds.\n\n' +
+    '**Found and fixed, then: the per-request logging** (src/service/logging.ts, take-over.ts, http-app.ts). Measured by ' +
+    'taking out one thing at a time, both variants on one core at once (their CPU per request compared), three causes: ' +
+    '(1) Fastify was given the logger, and with one it adds two response listeners, two clock reads and a pino child to ' +
+    'every request: 15-17% of a request\'s CPU without the line even being written. Fastify now runs without a logger; ' +
+    '`request.log` comes from its child-logger factory (the pino child made on first use) and the line from one onSend ' +
+    'hook. (2) pino\'s default destination handed every line to libuv\'s thread pool (strace: one write(1) per request, ' +
+    'from a pool thread, and a wake-up): now the lines of one event-loop turn go out in one write (about 25 at 10,000 ' +
+    'requests/s). (3) pino\'s generic path cost about twice building the line directly, which the service now does when ' +
+    'pino\'s format is the default (tests hold the bytes equal to pino\'s). Smaller: randomUUID() per request (2-3%) became ' +
+    'a per-process random part and a counter in the same UUID shape, and the route handler and invokeEndpoint no longer ' +
+    'make a promise for a handler that answers at once. Together: 0.67x -> about 0.8x in sequential rounds.\n\n' +
+    '**What remains** (same method): writing the line, 5-7% (a 200-byte string with a timestamp and a float); the onSend ' +
+    'hook, about 3%; JSON.stringify for the reply where the anchor has a compiled fast-json-stringify serializer, 0-6%; ' +
+    'taskmesh\'s JSON body parser (empty body allowed, text refused), 1-4%; then zod\'s input and output checks, the ' +
+    'handler context and the X-Request-ID header, each a percent or two. The rounds spread widely on this VM (0.67x-0.97x ' +
+    'in one run): the median sits at the goal\'s edge rather than clearly past it. Next steps, in order of gain: a ' +
+    'compiled serializer from the output schema (needs a test that its output equals JSON.stringify\'s for every zod ' +
+    'type), then fewer allocations per request (taskmesh allocates about 18 KB per request against the anchor\'s 10 KB, ' +
+    'from --trace-gc).',
   'http-fastify-logged':
     'Context for the row above: the same anchor with `logger: true` (Fastify\'s default logger writes two lines per ' +
-    'request, taskmesh one). Once both log, what is left between them is taskmesh\'s own work: request ids, input ' +
-    'and output validation with zod, the built-in routes.',
+    'request through a child logger, taskmesh one line without). taskmesh, logging every request, is ahead of Fastify ' +
+    'logging its own.',
   'mcp-sdk':
     'Profiled: taskmesh serves a 2025-era stateless `tools/call` on a direct path (src/mcp/http/stateless.ts), its ' +
     'MCP code is about 5% of its CPU per call, and the SDK anchor, which builds a server per request, spends 4-5x the ' +
@@ -39,18 +47,24 @@ export const notes: Record<string, string> = {
     'straddle 1.0x; its extra work is one log line per request (the proxy anchor logs nothing), the request id and ' +
     'the X-Forwarded-* headers.',
   'gateway-fastapi':
-    'The goal assumes the anchors\' own relation (bare Node proxy 6,400 vs FastAPI gateway 640 requests/s on a quiet ' +
-    'machine, their README). On this shared machine the bare Node proxy itself measures only about 6x the FastAPI ' +
-    'gateway (A of the row above ÷ A of this row, same run), so no Node proxy reaches 10x here; taskmesh\'s gateway is ' +
-    'at parity with the bare proxy (row above).',
+    'The goal assumes the anchors\' own relation (bare Node proxy 6,400 vs FastAPI gateway 640 requests/s, their README, ' +
+    'on a machine where fastify_echo served 27,000-30,500; here it serves 10,000-17,000). On this VM the bare Node proxy ' +
+    'itself measures 5.5-8x the FastAPI gateway (A of the row above ÷ A of this row, same run), so no Node proxy reaches ' +
+    '10x here. Profiled: a forwarded request costs two reads and two writevs (strace; headers and body already go out in ' +
+    'one writev each way) and those loopback syscalls are the largest part of the gateway\'s CPU (writev alone 27%); the ' +
+    'Python gateway\'s cost is interpreter time, which this machine\'s slow syscalls do not inflate. Pipelining requests ' +
+    'to the app would save reads, but undici does not pipeline POSTs or streamed bodies. taskmesh\'s gateway is level with ' +
+    'or ahead of the bare proxy (row above); its per-request logging got the same fixes as the HTTP row.',
   launch:
-    'Profiled the launched process: its start is module loading and building the app. Two causes fixed in the core: ' +
-    'importing taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit ' +
-    '3588cf2: the import went from about 1.1 s to 0.4 s on the loaded machine), and registering the Swagger UI ' +
-    'plugins cost about a third of `start()` (the docs page is now built on its first request). The row went from ' +
-    '1.83x to 1.70x. What remains: importing the framework (zod and the project\'s own modules) against Fastify ' +
-    'alone, building the OpenAPI document and the built-in routes, then the launcher\'s handshake and the ' +
-    'client\'s first connection.',
+    'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
+    'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +
+    'the Swagger UI plugins cost about a third of `start()` (the docs page and the OpenAPI document are now built on their ' +
+    'first request); 1.83x -> 1.70x. Then, this session: the launched process enables V8\'s compile cache ' +
+    '(src/launch/child.ts, Node\'s default folder, NODE_DISABLE_COMPILE_CACHE=1 turns it off). Importing zod took 80-120 ms ' +
+    'here, Fastify about 100 ms and taskmesh\'s own modules about 60 ms, compiled afresh at every launch; with the cache the ' +
+    'import is 20-30% shorter, and the row went 1.70x -> 1.1-1.4x in alternating runs. Every round after the first finds ' +
+    'the cache warm, as every launch after a first one does for a user; the anchor is a bare `node fastify_echo.mjs`. What ' +
+    'remains is importing zod, which the anchor does not load.',
   client:
     'Profiled the client process: taskmesh\'s own code (validation of input and output, headers, error mapping) is ' +
     'about 7% of its CPU per call; undici and the socket are the rest, for both clients. The row sits at the goal ' +
