@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { Service, contract, task, type ServiceOptions } from '../index.ts';
 import { probeStatus } from '../client/liveness.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
+import { GateService } from '../../test/fixtures/gate.service.ts';
 import { waitFor } from '../../test/helpers/processes.ts';
 import type { Gateway, GatewayOptions } from './gateway.ts';
 import { getJson, postJson, startGateway } from './test-support.ts';
@@ -51,26 +50,6 @@ async function resettingApp(): Promise<{ url: string; seen: { path: string; reus
     await new Promise((resolve) => server.close(resolve));
   });
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen };
-}
-
-const gate = task({ name: 'gate', output: z.object({ passed: z.boolean() }) });
-
-/** A service whose `gate` call stays in progress until the test opens the gate. */
-class GateService extends Service.for(contract('GateService', { gate })) {
-  readonly entered: Promise<void>;
-  open!: () => void;
-  #entered!: () => void;
-
-  constructor(options: ServiceOptions) {
-    super(options);
-    this.entered = new Promise((resolve) => (this.#entered = resolve));
-    const opened = new Promise<void>((resolve) => (this.open = resolve));
-    this.addEndpoint('gate', async () => {
-      this.#entered();
-      await opened;
-      return { passed: true };
-    }, { schema: gate });
-  }
 }
 
 describe('app health', () => {

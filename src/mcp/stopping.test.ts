@@ -5,29 +5,17 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Service, contract, task, type ServiceOptions } from '../index.ts';
+import type { ServiceOptions } from '../index.ts';
 import { isDown } from '../client/liveness.ts';
+import { GateService as BaseGateService } from '../../test/fixtures/gate.service.ts';
 import { waitFor } from '../../test/helpers/processes.ts';
 import { ERAS, eraClient } from './fixtures/clients.ts';
 import { mcpPath } from './path.ts';
 
-const gate = task({ name: 'gate', output: z.object({ passed: z.boolean() }) });
-
-/** A service whose `gate` calls (an endpoint and an MCP tool) stay in progress until the test opens the gate, or the call is cancelled. */
-class GateService extends Service.for(contract('GateService', { gate })) {
-  entered = 0;
-  cancelled = 0;
-  open!: () => void;
-
+/** The gate service, with a tool of its own besides. */
+class GateService extends BaseGateService {
   constructor(options: ServiceOptions) {
     super(options);
-    const opened = new Promise<void>((resolve) => (this.open = resolve));
-    this.addEndpoint('gate', async (_input, { signal }) => {
-      this.entered += 1;
-      await Promise.race([opened, once(signal, 'abort')]);
-      if (signal.aborted) this.cancelled += 1;
-      return { passed: !signal.aborted };
-    }, { schema: gate, asTool: true });
     this.addTool('shout', ({ text }) => text.toUpperCase(), { input: z.object({ text: z.string() }), output: z.string() });
   }
 }
@@ -93,8 +81,8 @@ async function askWhileClosing(service: GateService, requests: string[], settled
     socket.write('POST /gate HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n');
     return { socket, received, closed };
   });
-  const before = service.entered;
-  await waitFor(() => service.entered === before + requests.length, 10_000, 'the calls to be in progress');
+  const before = service.calls;
+  await waitFor(() => service.calls === before + requests.length, 10_000, 'the calls to be in progress');
   void service.stop();
   await waitFor(() => isDown(service.url, undefined, { timeout: 5_000 }), 10_000, 'the listener to close');
   let taken = 0;
@@ -156,7 +144,7 @@ describe('MCP requests that reach a stopping service on a connection it already 
     const held = connect(Number(new URL(service.url).port), '127.0.0.1');
     stops.push(async () => void held.destroy());
     held.write(mcpRequest('POST', call(7, 'gate', {}), inSession));
-    await waitFor(() => service.entered === 1, 10_000, 'the tool call to be in progress');
+    await waitFor(() => service.calls === 1, 10_000, 'the tool call to be in progress');
     const [reply] = await askWhileClosing(
       service,
       [mcpRequest('POST', { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'no longer needed' } }, inSession)],
@@ -192,7 +180,7 @@ describe('MCP calls in progress when the service begins to stop', () => {
     const service = await startGateService();
     const client = await eraClient(service.url, era);
     const inFlight = client.callTool({ name: 'gate', arguments: {} });
-    await waitFor(() => service.entered === 1, 10_000, 'the call to be in progress');
+    await waitFor(() => service.calls === 1, 10_000, 'the call to be in progress');
     const stopping = service.stop();
     await waitFor(() => isDown(service.url, undefined, { timeout: 5_000 }), 10_000, 'the listener to close');
     service.open();

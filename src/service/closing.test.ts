@@ -1,30 +1,9 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { Service, contract, task, type ServiceOptions } from '../index.ts';
 import { isDown } from '../client/liveness.ts';
+import { GateService } from '../../test/fixtures/gate.service.ts';
 import { waitFor } from '../../test/helpers/processes.ts';
-
-const gate = task({ name: 'gate', output: z.object({ passed: z.boolean() }) });
-
-/** A service whose `gate` call stays in progress until the test opens the gate. */
-class GateService extends Service.for(contract('GateService', { gate })) {
-  readonly entered: Promise<void>;
-  open!: () => void;
-  #entered!: () => void;
-
-  constructor(options: ServiceOptions) {
-    super(options);
-    this.entered = new Promise((resolve) => (this.#entered = resolve));
-    const opened = new Promise<void>((resolve) => (this.open = resolve));
-    this.addEndpoint('gate', async () => {
-      this.#entered();
-      await opened;
-      return { passed: true };
-    }, { schema: gate });
-  }
-}
 
 interface RawResponse {
   status: number;

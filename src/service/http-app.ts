@@ -152,7 +152,7 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
   });
 
   // One hook for every reply Fastify sends (a reply taken over from Fastify does both itself: see
-  // takeOver in ./logging.ts): the request id header, and the request's line.
+  // ./take-over.ts): the request id header, and the request's line.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (lines) (request.log as RequestLogger).completed(request.method, request.url, reply.statusCode);

@@ -1,12 +1,12 @@
 /**
- * Where a service's log lines go when the caller names no stream: standard output, with the lines
- * of one event-loop turn written together.
+ * A service's logging: its root pino logger, the one line it logs per request, `request.log`, and
+ * where lines go when the caller names no stream (standard output, the lines of one event-loop
+ * turn written together).
  *
  * Why not pino's default destination: it hands every line to libuv's thread pool as its own write,
- * so each request paid a thread hand-off and a wake-up (a quarter of taskmesh's CPU per request in
- * the HTTP echo benchmark, bench/RESULTS.md). Batched per turn, a busy service makes one write for
- * all the requests the turn answered, and a quiet one still shows each line at once: nothing waits
- * for a buffer to fill or a timer to fire.
+ * so each request paid a thread hand-off and a wake-up (bench/RESULTS.md, the HTTP row's note).
+ * Batched per turn, a busy service makes one write for all the requests the turn answered, and a
+ * quiet one still shows each line at once: nothing waits for a buffer to fill or a timer to fire.
  */
 import { LogController, type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
@@ -35,7 +35,7 @@ export class TurnBatchedDestination {
     }
   }
 
-  /** Write what is pending now (at exit, and before a service reports itself down). */
+  /** Write what is pending now (also at exit: see stdoutDestination). */
   readonly flush = (): void => {
     this.#scheduled = false;
     if (this.#pending === '') return;
