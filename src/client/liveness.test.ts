@@ -1,6 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { ConnectionManager, InvalidOutputError, ServerStatus, ServiceCallError, 
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { HoldingService } from '../../test/fixtures/launch/holding.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
-import { plainServer } from '../../test/helpers/http-servers.ts';
+import { plainServer, resettingServer, type SeenRequest } from '../../test/helpers/http-servers.ts';
 import { isAlive, killGroup, waitFor } from '../../test/helpers/processes.ts';
 import { acquirePool, releasePool } from './http.ts';
 import { probe, probeSettled, probeStatus } from './liveness.ts';
@@ -22,38 +21,18 @@ afterEach(async () => {
 const dir = mkdtempSync(join(tmpdir(), 'taskmesh-liveness-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Seen {
-  path: string;
-  /** The request came on a connection that had carried one before. */
-  reused: boolean;
-  connection: string | undefined;
-}
-
 /**
  * A server that stands for one that is stopping: a request on a kept-alive connection that already
  * carried one is reset (as a stopping server closes the sockets of its pool), while a request on a
  * new connection is answered `Stopping`. `onStatus` runs for each answered status request.
  */
-async function stoppingServer(onStatus: (server: Server) => void = () => {}): Promise<{ url: string; server: Server; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const used = new WeakSet<Socket>();
-  const server = createServer((req: IncomingMessage, res) => {
-    const reused = used.has(req.socket);
-    used.add(req.socket);
-    seen.push({ path: req.url ?? '', reused, connection: req.headers.connection });
-    if (reused) {
-      req.socket.resetAndDestroy();
-      return;
-    }
+async function stoppingServer(onStatus: (server: Server) => void = () => {}): Promise<{ url: string; server: Server; seen: SeenRequest[] }> {
+  const made = await resettingServer((req, res, server) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ServerStatus.Stopping }));
     if (req.url === '/status') onStatus(server);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.push(async () => {
-    server.closeAllConnections();
-    if (server.listening) await new Promise((resolve) => server.close(resolve));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, seen };
+  cleanup.push(() => made.close());
+  return made;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeStatus } from '../client/liveness.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { GateService } from '../../test/fixtures/gate.service.ts';
+import { resettingServer, type SeenRequest } from '../../test/helpers/http-servers.ts';
 import { waitFor } from '../../test/helpers/processes.ts';
 import type { Gateway, GatewayOptions } from './gateway.ts';
 import { getJson, postJson, startGateway } from './test-support.ts';
@@ -24,32 +24,14 @@ async function appHealth(gw: Gateway, name: string): Promise<{ status: string; s
   return (await getJson(`${gw.url}/heartbeat`)).heartbeat.details[name];
 }
 
-/**
- * An app that answers a taskmesh heartbeat on every new connection, and resets a request on a
- * kept-alive connection that already carried one: as a stopping server closes the sockets of a
- * client's pool while new connections still reach it (another replica behind the same address,
- * say).
- */
-async function resettingApp(): Promise<{ url: string; seen: { path: string; reused: boolean; connection: string | undefined }[] }> {
-  const seen: { path: string; reused: boolean; connection: string | undefined }[] = [];
-  const used = new WeakSet<Socket>();
-  const server = createServer((req: IncomingMessage, res) => {
-    const reused = used.has(req.socket);
-    used.add(req.socket);
-    seen.push({ path: req.url ?? '', reused, connection: req.headers.connection });
-    if (reused) {
-      req.socket.resetAndDestroy();
-      return;
-    }
+/** An app that answers a taskmesh heartbeat on every new connection and resets reused ones (see resettingServer). */
+async function resettingApp(): Promise<{ url: string; seen: SeenRequest[] }> {
+  const made = await resettingServer((req, res) => {
     const heartbeat = { status: 'Available', server_id: 'resetting-app', message: 'ResettingApp is available.', details: null };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.url === '/heartbeat' ? { heartbeat } : { endpoints: {} }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen };
+  cleanup.push(() => made.close());
+  return made;
 }
 
 describe('app health', () => {
