@@ -7,7 +7,7 @@ import { ConnectionManager, InvalidOutputError, ServerStatus, ServiceCallError, 
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { HoldingService } from '../../test/fixtures/launch/holding.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
-import { plainServer, resettingServer, type SeenRequest } from '../../test/helpers/http-servers.ts';
+import { droppingServer, plainServer, resettingServer, type SeenRequest } from '../../test/helpers/http-servers.ts';
 import { isAlive, killGroup, waitFor } from '../../test/helpers/processes.ts';
 import { acquirePool, releasePool } from './http.ts';
 import { probe, probeSettled, probeStatus } from './liveness.ts';
@@ -79,18 +79,11 @@ describe('status() and statusAtHost()', () => {
   });
 
   it('is Down when every fresh connection is accepted and closed without a reply, after asking three times', async () => {
-    const { createServer: createTcpServer } = await import('node:net');
-    let accepted = 0;
-    const server = createTcpServer((socket) => {
-      accepted += 1;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { url, accepted, close } = await droppingServer();
+    cleanup.push(close);
     expect((await probeStatus(url, { timeout: 5_000 })).kind).toBe('dropped');
     expect(await statusAtHost(url)).toBe(ServerStatus.Down);
-    expect(accepted).toBe(4);
+    expect(accepted()).toBe(4);
   });
 
   it('something that answers, but not with a taskmesh status, is an error that says so, not Down', async () => {

@@ -1,9 +1,8 @@
-import { createServer as createTcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeStatus } from '../client/liveness.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { GateService } from '../../test/fixtures/gate.service.ts';
-import { resettingServer, type SeenRequest } from '../../test/helpers/http-servers.ts';
+import { droppingServer, resettingServer, type SeenRequest } from '../../test/helpers/http-servers.ts';
 import { waitFor } from '../../test/helpers/processes.ts';
 import type { Gateway, GatewayOptions } from './gateway.ts';
 import { getJson, postJson, startGateway } from './test-support.ts';
@@ -69,18 +68,12 @@ describe('app health', () => {
   });
 
   it('an app that accepts connections and closes them unanswered is Down, after three tries, and says so', async () => {
-    let accepted = 0;
-    const server = createTcpServer((socket) => {
-      accepted += 1;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { url, accepted, close } = await droppingServer();
+    cleanup.push(close);
     const gw = await gateway({ mcp: { enabled: false } });
     const { body } = await postJson(`${gw.url}/register_app`, { name: 'mute', url });
     expect(body.health).toMatchObject({ status: 'Down', server_id: null, message: `App "mute" at ${url} is down: it closes new connections without an answer.` });
-    expect(accepted).toBe(3);
+    expect(accepted()).toBe(3);
   });
 
   it('an app that is closing while it still answers a call the gateway forwarded is Stopping, then Down once it has stopped', async () => {

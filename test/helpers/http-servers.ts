@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 
 /** A plain HTTP server on a free loopback port; `answer` false accepts requests and never replies. */
 export async function plainServer(answer: boolean): Promise<{ url: string; server: Server; [Symbol.asyncDispose](): Promise<void> }> {
@@ -51,5 +51,20 @@ export async function resettingServer(answer: (req: IncomingMessage, res: Server
       server.closeAllConnections();
       if (server.listening) await new Promise((resolve) => server.close(resolve));
     },
+  };
+}
+
+/** A TCP server that accepts every connection and closes it at once, unanswered; `accepted` counts them. */
+export async function droppingServer(): Promise<{ url: string; accepted(): number; close(): Promise<void> }> {
+  let accepted = 0;
+  const server = createTcpServer((socket) => {
+    accepted += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    accepted: () => accepted,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
