@@ -2,7 +2,8 @@
  * Serving MCP over HTTP, both protocol eras on one path:
  *
  * - 2026-07-28 requests (per-request `_meta` envelope) go to the SDK's `createMcpHandler`, with a
- *   server per request and `subscriptions/listen` streams fed by the service's event bus;
+ *   server per request and `subscriptions/listen` streams fed by the service's event bus, except
+ *   the plain `tools/call`, served directly with the same answer (`ModernCallServing`);
  * - a 2025-era `initialize`, and every request carrying an `Mcp-Session-Id`, go to the sessions;
  * - other 2025-era requests (no session) go to one long-lived server (`StatelessServing`).
  *
@@ -16,6 +17,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import type { McpBus } from '../events.ts';
 import { createMcpServer, type McpServerSpec } from '../server.ts';
+import { ModernCallServing, plainModernToolCall } from './modern-call.ts';
 import { hijack, sendRpcError } from './replies.ts';
 import { SessionStore, type SessionSettings } from './sessions.ts';
 import { StatelessServing } from './stateless.ts';
@@ -62,14 +64,16 @@ function plainLegacyRequest(body: unknown, versionHeader: string | undefined): b
 export class McpHttpRuntime {
   readonly #sessions: SessionStore;
   readonly #stateless: StatelessServing;
+  readonly #modernCalls: ModernCallServing;
   readonly #modern: ReturnType<typeof createMcpHandler>;
   readonly #modernNode: NodeHandler;
   readonly #batchNode: NodeHandler;
   readonly #unsubscribe: () => void;
 
-  private constructor(sessions: SessionStore, stateless: StatelessServing, modern: ReturnType<typeof createMcpHandler>, batch: NodeHandler, unsubscribe: () => void) {
+  private constructor(sessions: SessionStore, stateless: StatelessServing, modernCalls: ModernCallServing, modern: ReturnType<typeof createMcpHandler>, batch: NodeHandler, unsubscribe: () => void) {
     this.#sessions = sessions;
     this.#stateless = stateless;
+    this.#modernCalls = modernCalls;
     this.#modern = modern;
     this.#modernNode = toNodeHandler(modern);
     this.#batchNode = batch;
@@ -88,7 +92,7 @@ export class McpHttpRuntime {
     const stateless = await StatelessServing.start(spec);
     const modern = createMcpHandler(factory, { legacy: 'reject', bus, onerror: onError });
     const batch = toNodeHandler({ fetch: legacyStatelessFallback(factory, onError) });
-    return new McpHttpRuntime(store, stateless, modern, batch, unsubscribe);
+    return new McpHttpRuntime(store, stateless, new ModernCallServing(spec), modern, batch, unsubscribe);
   }
 
   get sessionCount(): number {
@@ -119,6 +123,10 @@ export class McpHttpRuntime {
     });
     switch (outcome.kind) {
       case 'modern':
+        if (outcome.messageKind === 'request') {
+          const call = plainModernToolCall(outcome.message, request.headers);
+          if (call) return this.#modernCalls.handle(request, reply, outcome.message, call, origin);
+        }
         return this.#viaNode(this.#modernNode, request, reply, origin);
       case 'reject':
         return sendRpcError(reply, outcome.httpStatus, outcome.code, outcome.message, outcome.data, echoableId(body));
