@@ -2,18 +2,23 @@
  * The Fastify app of a service: one route per endpoint, the request-id and logging hooks, the
  * error replies of the wire protocol, OpenAPI and the docs page.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { FastifyCorsOptions } from '@fastify/cors';
-import { ConfigError, ErrorCodes, TaskmeshError, type ErrorBody, type Issue } from '../errors.ts';
+import { ConfigError, ErrorCodes, TaskmeshError } from '../errors.ts';
 import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
-import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
+import { invokeEndpoint, type Endpoint } from './endpoint.ts';
+import { answerDirectCalls } from './direct-calls.ts';
+import { errorBody, toErrorReply } from './error-replies.ts';
+import { HttpRequestContext } from './http-context.ts';
 import { registerDocsPage } from './docs-page.ts';
 import { requestIdOf } from './request-id.ts';
 import { RequestLines, RequestLogger, ServiceLogController, serviceLogger, type LoggerOption } from './logging.ts';
 import { openApiDocument, type OpenApiInfo } from './openapi.ts';
 
 export interface HttpAppOptions {
+  /** Answer plain endpoint calls beside Fastify (see direct-calls.ts): only for an app nobody customises. */
+  directCalls: boolean;
   bodyLimit: number;
   cors: FastifyCorsOptions | false;
   development: boolean;
@@ -27,99 +32,6 @@ export interface HttpAppHost {
   status: () => ServerStatus;
   adminPolicy: AdminPolicy;
   openApiInfo: OpenApiInfo;
-}
-
-const reasonPhrases: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
-export function errorBody(status: number, code: string, message: string, requestId: string, issues?: Issue[]): ErrorBody {
-  return {
-    error: reasonPhrases[status] ?? 'Error',
-    code,
-    message,
-    request_id: requestId,
-    ...(issues ? { issues } : {}),
-  };
-}
-
-/** Map anything thrown while serving a request to its status and wire body. */
-function toErrorReply(error: unknown, requestId: string, development: boolean): { status: number; body: ErrorBody } {
-  if (error instanceof TaskmeshError) {
-    const status = error.status ?? 500;
-    const body = errorBody(status, error.code, error.message, requestId, error.issues);
-    if (development && status >= 500 && error.stack) body.stack = error.stack;
-    return { status, body };
-  }
-  const fastifyError = error as FastifyError;
-  switch (fastifyError?.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return {
-        status: 422,
-        body: errorBody(422, ErrorCodes.INVALID_INPUT, 'The request body is not valid JSON.', requestId, [
-          { path: [], message: `Malformed JSON: ${fastifyError.message}` },
-        ]),
-      };
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return {
-        status: 413,
-        body: errorBody(413, ErrorCodes.BODY_TOO_LARGE, 'The request body is larger than this service accepts; raise the service\'s bodyLimit option or send less.', requestId),
-      };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return {
-        status: 415,
-        body: errorBody(415, ErrorCodes.INVALID_INPUT, 'Send the body as JSON with Content-Type: application/json.', requestId),
-      };
-  }
-  if (fastifyError?.statusCode && fastifyError.statusCode < 500) {
-    return { status: fastifyError.statusCode, body: errorBody(fastifyError.statusCode, ErrorCodes.CALL_FAILED, fastifyError.message, requestId) };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  const body = errorBody(500, ErrorCodes.HANDLER_FAILED, message || 'The handler failed.', requestId);
-  if (development && error instanceof Error && error.stack) body.stack = error.stack;
-  return { status: 500, body };
-}
-
-/**
- * The context a handler gets. A class, not an object literal with a getter: V8 keeps what such a
- * literal's getter closes over alive through young-generation GCs, so every request and reply was
- * promoted to the old generation (about 2 KB a request, and GC pauses of 10-25 µs a request under
- * load, found by the benchmark; see bench/RESULTS.md). As a class: under 100 bytes a request.
- */
-class HttpRequestContext implements RequestContext {
-  readonly requestId: string;
-  readonly log: RequestContext['log'];
-  readonly #reply: FastifyReply;
-  #controller: AbortController | undefined;
-
-  constructor(request: FastifyRequest, reply: FastifyReply) {
-    this.requestId = request.id;
-    this.log = request.log;
-    this.#reply = reply;
-  }
-
-  // Made on first use: most handlers never look at it, and an AbortController per request is not free.
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      const made = new AbortController();
-      this.#controller = made;
-      const raw = this.#reply.raw;
-      // The response closes either after it is sent or when the caller hangs up first.
-      raw.once('close', () => {
-        if (!raw.writableFinished) made.abort(new Error('The caller went away before the reply.'));
-      });
-    }
-    return this.#controller.signal;
-  }
 }
 
 export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): Promise<FastifyInstance> {
@@ -178,6 +90,9 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
   }
 
   for (const endpoint of host.endpoints()) registerEndpoint(app, host, endpoint);
+  if (options.directCalls) {
+    answerDirectCalls(app.server, { endpoints: host.endpoints(), status: host.status, bodyLimit: options.bodyLimit, development: options.development, parseJson, lines });
+  }
 
   // Made on first request: the JSON Schemas of every endpoint are work a service's start need not do.
   let document: Record<string, unknown> | undefined;
@@ -205,7 +120,7 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
         );
       }
       const raw = request.method === 'GET' ? request.query : request.body;
-      const result = invokeEndpoint(endpoint, raw, new HttpRequestContext(request, reply));
+      const result = invokeEndpoint(endpoint, raw, new HttpRequestContext(request.id, request.log, reply.raw));
       // Fastify reads undefined as "the handler will reply itself": an endpoint with no output answers null.
       return result instanceof Promise ? result.then(nullForUndefined) : nullForUndefined(result);
     },

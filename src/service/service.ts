@@ -243,6 +243,8 @@ export class Service extends McpSurface {
         },
       },
       {
+        // Only for an app nobody customises: hooks added in configureApp (auth, say) must see every call.
+        directCalls: this.configureApp === Service.prototype.configureApp && !this.options.cors,
         bodyLimit: this.options.bodyLimit ?? 1024 * 1024,
         cors: this.options.cors ?? false,
         development,
