@@ -19,7 +19,8 @@ const boom = task({ name: 'boom', input: z.object({ later: z.boolean() }), outpu
 const liar = task({ name: 'liar', output: z.object({ count: z.number() }) });
 const lookup = task({ name: 'lookup', input: z.object({ key: z.coerce.number() }), output: z.object({ key: z.number() }) });
 const secret = task({ name: 'secret', scope: 'admin', output: z.object({ ok: z.boolean() }) });
-const Greeter = contract('Greeter', { greet, ping, boom, liar, lookup, secret });
+const raw = task({ name: 'raw', input: z.object({ later: z.boolean() }) });
+const Greeter = contract('Greeter', { greet, ping, boom, liar, lookup, secret, raw });
 
 class GreeterService extends Service.for(Greeter) {
   constructor(options: ServiceOptions) {
@@ -33,6 +34,11 @@ class GreeterService extends Service.for(Greeter) {
     this.addEndpoint('liar', () => ({ count: 'many' }) as unknown as { count: number }, { schema: liar });
     this.addEndpoint('lookup', ({ key }) => ({ key }), { schema: lookup, methods: ['GET', 'POST'] });
     this.addEndpoint('secret', () => ({ ok: true }), { schema: secret });
+    // No output schema, and a reply JSON cannot hold.
+    this.addEndpoint('raw', async ({ later }) => {
+      if (later) await Promise.resolve();
+      return { n: 1n };
+    }, { schema: raw });
   }
 
   greet: EndpointHandler<typeof greet> = async ({ name, times }) => ({ greeting: `hello ${name}`.repeat(times) });
@@ -89,6 +95,8 @@ describe('the answer is the Fastify path\'s', () => {
     ['a handler that throws', '/boom', { body: '{"later":false}' }],
     ['a handler that rejects', '/boom', { body: '{"later":true}' }],
     ['a handler that breaks its output schema', '/liar', { body: '{}' }],
+    ['a reply that cannot be serialised, at once', '/raw', { body: '{"later":false}' }],
+    ['a reply that cannot be serialised, later', '/raw', { body: '{"later":true}' }],
     ['a built-in', '/status', { body: '' }],
     ['a GET with a query', '/lookup?key=7', { method: 'GET', headers: {} }],
     ['a text body', '/greet', { body: 'hello', headers: { 'content-type': 'text/plain' } }],

@@ -93,7 +93,8 @@ function answer(host: DirectCallsHost, endpoint: Endpoint, req: IncomingMessage,
   const call = (input: unknown): void => {
     try {
       const result = invokeEndpoint(endpoint, input, new HttpRequestContext(requestId, log ?? silent, res));
-      if (result instanceof Promise) result.then((value) => send(200, value ?? null), fail);
+      // catch after then: a reply that cannot be serialised (a BigInt, say) fails like a handler.
+      if (result instanceof Promise) result.then((value) => send(200, value ?? null)).catch(fail);
       else send(200, result ?? null);
     } catch (error) {
       fail(error);
