@@ -52,8 +52,15 @@ const envelope = {
   'io.modelcontextprotocol/clientCapabilities': {},
 };
 
-function post(name: string, args: unknown, options: { sdk: boolean; headers?: Record<string, string> }): Promise<Response> {
-  const params = { name, ...(args === undefined ? {} : { arguments: args }), _meta: envelope };
+interface Sending {
+  sdk: boolean;
+  headers?: Record<string, string>;
+  /** Envelope keys to change (undefined leaves one out). */
+  meta?: Record<string, unknown>;
+}
+
+function post(name: string, args: unknown, options: Sending): Promise<Response> {
+  const params = { name, ...(args === undefined ? {} : { arguments: args }), _meta: { ...envelope, ...options.meta } };
   return fetch(url, {
     method: 'POST',
     headers: {
@@ -84,11 +91,11 @@ async function answer(response: Response): Promise<Answer> {
 }
 
 /** The call answered by the direct path and by the SDK, checking each went where it should. */
-async function bothPaths(name: string, args: unknown, headers: Record<string, string> = {}): Promise<{ direct: Answer; sdk: Answer }> {
+async function bothPaths(name: string, args: unknown, headers: Record<string, string> = {}, meta: Record<string, unknown> = {}): Promise<{ direct: Answer; sdk: Answer }> {
   direct.mockClear();
-  const viaDirect = await answer(await post(name, args, { sdk: false, headers }));
+  const viaDirect = await answer(await post(name, args, { sdk: false, headers, meta }));
   expect(direct, 'the plain call takes the direct path').toHaveBeenCalledTimes(1);
-  const viaSdk = await answer(await post(name, args, { sdk: true, headers }));
+  const viaSdk = await answer(await post(name, args, { sdk: true, headers, meta }));
   expect(direct, 'the encoded call goes to the SDK').toHaveBeenCalledTimes(1);
   return { direct: viaDirect, sdk: viaSdk };
 }
@@ -124,6 +131,28 @@ describe('a 2026-07-28 tools/call on the direct path', () => {
     expect(viaDirect).toEqual(sdk);
     expect(viaDirect.headers['content-type']).toBe('text/event-stream');
     expect(viaDirect.body).toMatch(/^event: message\ndata: .*"tick".*\n\nevent: message\ndata: .*"ticked".*\n\n$/);
+  });
+
+  it.each([
+    ['declared client capabilities', { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {}, roots: { listChanged: true } } }],
+    ['a client info with a title', { 'io.modelcontextprotocol/clientInfo': { name: 'probe', version: '1', title: 'Probe' } }],
+    ['no client info', { 'io.modelcontextprotocol/clientInfo': undefined }],
+  ])('answers a call with %s as the SDK does', async (_case, meta) => {
+    const { direct: viaDirect, sdk } = await bothPaths('shout', { text: 'envelope' }, {}, meta);
+    expect(viaDirect).toEqual(sdk);
+    expect(viaDirect.body).toContain('"structuredContent":{"result":"ENVELOPE"}');
+  });
+
+  it.each([
+    ['a client info that is no implementation', { 'io.modelcontextprotocol/clientInfo': { name: 1, version: '1' } }],
+    ['client capabilities of the wrong shape', { 'io.modelcontextprotocol/clientCapabilities': { roots: 5 } }],
+    ['no client capabilities', { 'io.modelcontextprotocol/clientCapabilities': undefined }],
+  ])('leaves a call with %s to the SDK, which refuses its envelope', async (_case, meta) => {
+    direct.mockClear();
+    const refused = await answer(await post('shout', { text: 'x' }, { sdk: false, meta }));
+    expect(direct).not.toHaveBeenCalled();
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ id: 7, error: { code: -32602, message: expect.stringContaining('_meta envelope') } });
   });
 
   it.each([

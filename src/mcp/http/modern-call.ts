@@ -61,9 +61,36 @@ function onlyKeys(value: Record<string, unknown>, allowed: Set<string>): boolean
   return true;
 }
 
+/** An object literal's kind of object: what the codec's record schema takes as it is (a Date or a Map it may not). */
+function isLiteralObject(value: unknown): value is Record<string, unknown> {
+  if (!isPlainObject(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const IMPLEMENTATION_KEYS = new Set(['name', 'version']);
+
 /**
- * The call this path serves, from a request the SDK's classifier found modern (so its envelope is
- * valid); undefined for anything else. The headers must be those the SDK checks next, given
+ * A `tools/call` that the SDK's classifier would route to the 2026-07-28 serving as it is: a
+ * JSON-RPC request by its strict schema, with the envelope a client that declares no capabilities
+ * sends. The classifier checks the body against several schemas, which costs more than the rest of
+ * a plain call, so such a request skips it; any other shape still goes through it.
+ */
+export function isPlainModernRequest(body: unknown): body is JSONRPCRequest {
+  if (!isPlainObject(body) || !onlyKeys(body, REQUEST_KEYS) || body.jsonrpc !== '2.0' || body.method !== 'tools/call') return false;
+  if (typeof body.id !== 'string' && !Number.isSafeInteger(body.id)) return false;
+  const meta = isPlainObject(body.params) ? body.params._meta : undefined;
+  if (!isPlainObject(meta) || typeof meta[PROTOCOL_VERSION_META_KEY] !== 'string') return false;
+  const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
+  if (!isLiteralObject(capabilities) || Object.keys(capabilities).length > 0) return false;
+  const info = meta[CLIENT_INFO_META_KEY];
+  return info === undefined || (isLiteralObject(info) && onlyKeys(info, IMPLEMENTATION_KEYS) && typeof info.name === 'string' && typeof info.version === 'string');
+}
+
+/**
+ * The call this path serves, from a request whose envelope is valid (the SDK's classifier found it
+ * modern, or `isPlainModernRequest` passed it); undefined for anything else. The headers must be those the SDK checks next, given
  * plainly (an encoded Mcp-Name goes to the SDK, which decodes it).
  */
 export function plainModernToolCall(message: JSONRPCRequest, headers: IncomingHttpHeaders): ModernToolCall | undefined {
@@ -77,12 +104,6 @@ export function plainModernToolCall(message: JSONRPCRequest, headers: IncomingHt
   return { name, ...(args === undefined ? {} : { arguments: args }), envelope: meta };
 }
 
-/** An object literal's kind of object: what the codec's record schema takes as it is (a Date or a Map it may not). */
-function isLiteralObject(value: unknown): value is Record<string, unknown> {
-  if (!isPlainObject(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
 
 /** The SDK's wire encoding of a result made only of text content, structured content and isError; undefined for any other. */
 function encodePlainResult(result: unknown, serverInfo: Implementation): Record<string, unknown> | undefined {

@@ -17,7 +17,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import type { McpBus } from '../events.ts';
 import { createMcpServer, type McpServerSpec } from '../server.ts';
-import { ModernCallServing, plainModernToolCall } from './modern-call.ts';
+import { ModernCallServing, isPlainModernRequest, plainModernToolCall } from './modern-call.ts';
 import { hijack, sendRpcError } from './replies.ts';
 import { SessionStore, type SessionSettings } from './sessions.ts';
 import { StatelessServing } from './stateless.ts';
@@ -114,6 +114,10 @@ export class McpHttpRuntime {
     if (sessionId !== undefined) return this.#sessions.serve(request, reply, origin, sessionId);
     const versionHeader = header(request, 'mcp-protocol-version');
     if (plainLegacyRequest(body, versionHeader)) return this.#stateless.handle(request, reply, body, origin);
+    if (isPlainModernRequest(body)) {
+      const call = plainModernToolCall(body, request.headers);
+      if (call) return this.#modernCalls.handle(request, reply, body, call, origin);
+    }
     const outcome = classifyInboundRequest({
       httpMethod: 'POST',
       protocolVersionHeader: versionHeader,
