@@ -20,6 +20,10 @@ class Probe extends NotesService {
       await context.mcp.mcpReq.elicitInput({ message: 'sure?', requestedSchema: { type: 'object', properties: {} } });
       return 'asked';
     });
+    this.addTool('roots', async (_input, context) => {
+      await context.mcp.mcpReq.send({ method: 'roots/list' });
+      return 'rooted';
+    });
     this.addTool('tick', async (_input, context) => {
       await context.mcp.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', data: 'tick' } });
       return 'ticked';
@@ -57,12 +61,15 @@ interface Sending {
   headers?: Record<string, string>;
   /** Envelope keys to change (undefined leaves one out). */
   meta?: Record<string, unknown>;
+  to?: string;
+  signal?: AbortSignal;
 }
 
 function post(name: string, args: unknown, options: Sending): Promise<Response> {
   const params = { name, ...(args === undefined ? {} : { arguments: args }), _meta: { ...envelope, ...options.meta } };
-  return fetch(url, {
+  return fetch(options.to ?? url, {
     method: 'POST',
+    ...(options.signal ? { signal: options.signal } : {}),
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -110,7 +117,8 @@ describe('a 2026-07-28 tools/call on the direct path', () => {
     ['an unknown tool', 'nope', {}, 'Unknown tool \\"nope\\"'],
     ['a failing handler', 'explode', {}, 'the notes caught fire'],
     ['a result the SDK encodes (an image block)', 'picture', {}, '"type":"image"'],
-    ['a server-to-client request refused on this revision', 'ask', {}, 'Server-to-client requests are not available'],
+    ['an elicitation refused on this revision', 'ask', {}, 'Server-to-client requests are not available'],
+    ['a server-to-client request refused on this revision', 'roots', {}, "Method 'roots/list' is not supported"],
     ['a log message without a log level in the envelope', 'quiet-log', {}, '"text":"logged"'],
   ])('answers %s as the SDK does', async (_case, name, args, expected) => {
     const { direct: viaDirect, sdk } = await bothPaths(name, args, { 'x-probe': 'seen' });
@@ -156,18 +164,12 @@ describe('a 2026-07-28 tools/call on the direct path', () => {
   });
 
   it.each([
-    ['a progress token', { 'mcp-protocol-version': DIRECT_REVISION }, { progressToken: 'p' }],
-    ['a log level', { 'mcp-protocol-version': DIRECT_REVISION }, { 'io.modelcontextprotocol/logLevel': 'info' }],
-    ['no Mcp-Method header', { 'mcp-method': '' }, {}],
+    ['a progress token', {}, { progressToken: 'p' }],
+    ['a log level', {}, { 'io.modelcontextprotocol/logLevel': 'info' }],
+    ['an Mcp-Method header naming another method', { 'mcp-method': 'tools/list' }, {}],
   ])('leaves a call with %s to the SDK', async (_case, headers, meta) => {
     direct.mockClear();
-    const sent = Object.fromEntries(Object.entries({ 'mcp-method': 'tools/call', ...headers }).filter(([, v]) => v !== ''));
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': DIRECT_REVISION, 'mcp-name': 'shout', ...sent },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'shout', arguments: { text: 'a' }, _meta: { ...envelope, ...meta } } }),
-    });
-    await response.text();
+    await (await post('shout', { text: 'a' }, { sdk: false, headers, meta })).text();
     expect(direct).not.toHaveBeenCalled();
   });
 
@@ -191,12 +193,7 @@ describe('a 2026-07-28 tools/call whose caller hangs up', () => {
       for (const sdk of [false, true]) {
         direct.mockClear();
         const caller = new AbortController();
-        const call = fetch(ownUrl, {
-          method: 'POST',
-          signal: caller.signal,
-          headers: { 'content-type': 'application/json', 'mcp-protocol-version': DIRECT_REVISION, 'mcp-method': 'tools/call', 'mcp-name': sdk ? `=?base64?${Buffer.from('wait').toString('base64')}?=` : 'wait' },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait', arguments: { ms: 3_000 }, _meta: envelope } }),
-        });
+        const call = post('wait', { ms: 3_000 }, { sdk, to: ownUrl, signal: caller.signal });
         await waitFor(() => own.waiting.length > (sdk ? 1 : 0) || undefined, 5_000, 'the tool to start');
         caller.abort();
         await expect(call).rejects.toThrow(/abort/i);
