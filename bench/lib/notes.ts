@@ -20,14 +20,16 @@ export const notes: Record<string, string> = {
     'pino\'s format is the default (tests hold the bytes equal to pino\'s). Smaller: randomUUID() per request (2-3%) became ' +
     'a per-process random part and a counter in the same UUID shape, and the route handler and invokeEndpoint no longer ' +
     'make a promise for a handler that answers at once. Together: 0.67x -> about 0.8x in sequential rounds.\n\n' +
-    '**What remains** (same method): writing the line, 5-7% (a 200-byte string with a timestamp and a float); the onSend ' +
-    'hook, about 3%; JSON.stringify for the reply where the anchor has a compiled fast-json-stringify serializer, 0-6%; ' +
-    'taskmesh\'s JSON body parser (empty body allowed, text refused), 1-4%; then zod\'s input and output checks, the ' +
-    'handler context and the X-Request-ID header, each a percent or two. The rounds spread widely on this VM (0.67x-0.97x ' +
-    'in one run): the median sits at the goal\'s edge rather than clearly past it. Next steps, in order of gain: a ' +
-    'compiled serializer from the output schema (needs a test that its output equals JSON.stringify\'s for every zod ' +
-    'type), then fewer allocations per request (taskmesh allocates about 18 KB per request against the anchor\'s 10 KB, ' +
-    'from --trace-gc).',
+    '**Then: plain calls beside Fastify** (src/service/direct-calls.ts). What remained after the logging fixes was spread ' +
+    'thin (measured one thing at a time: the line 5-7%, the onSend hook about 3%, zod\'s checks about 5%, the JSON body ' +
+    'parser 1-4%, the request id and its header 2-3%), and most of it was Fastify\'s per-request pipeline itself (routing, ' +
+    'request and reply objects, hook runners, the content-type parser), which the anchor pays too but on top of which ' +
+    'taskmesh added its own. A service whose app nobody customises (no configureApp, no CORS) now answers a JSON POST of ' +
+    'a declared length to a public endpoint of an Available service beside Fastify, with the same parser, invokeEndpoint, ' +
+    'error replies, headers and log line (tests hold both paths\' answers and lines equal); everything else goes to Fastify ' +
+    'unread. Profiled after: taskmesh spends about the anchor\'s CPU per request (100 vs 104 µs in one profiled run, its ' +
+    'own code about 10 µs of it: the line, zod, the reply) while still validating with zod and logging every request. ' +
+    'The rounds spread widely on this VM: read the CPU line under the row as much as the median.',
   'http-fastify-logged':
     'Context for the row above: the same anchor with `logger: true` (Fastify\'s default logger writes two lines per ' +
     'request through a child logger, taskmesh one line without). taskmesh, logging every request, is ahead of Fastify ' +
@@ -40,7 +42,12 @@ export const notes: Record<string, string> = {
     '`get signal()`, which kept each call\'s request and reply alive through young-generation collections (3.7-4.3 KB ' +
     'promoted and 19-58 µs of GC per call). Both are classes now: on a copy of the compiled build that was 15 bytes ' +
     'and 1.1 µs of GC per call and 15% less CPU per call (243 -> 206 µs); the row went from 3.9-4.2x to 5.2x. The ' +
-    'rest of the gap to the HTTP echo is the per-request logging described under the HTTP row.',
+    'rest of the gap to the HTTP echo is MCP\'s own work per call (the JSON-RPC envelope, the tool result) and Fastify\'s ' +
+    'pipeline, which the MCP route still goes through while plain HTTP calls now skip it (HTTP row).' +
+    ' This row sends 2025-era calls (the anchors\' mcp_call.lua). **Since then** the plain 2026-07-28-era `tools/call` has ' +
+    'a direct path too (src/mcp/http/modern-call.ts, with the SDK\'s answer byte for byte, tests compare both paths): ' +
+    'measured by hand with wrk on the compiled echo service, about 685 µs of server CPU per call through the SDK\'s ' +
+    'createMcpHandler, about 165-205 µs on the direct path, level with the 2025-era one.',
   'gateway-proxy':
     'Profiled side by side (gateway and upstream on one core): the gateway spent less CPU per forwarded request than ' +
     '@fastify/http-proxy (483 vs 525 µs in one profiled run, its own forwarding code about 3%), and its rounds ' +
