@@ -34,7 +34,7 @@ import {
 import type { Implementation, JSONRPCMessage, JSONRPCRequest, Notification, ServerContext } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { CAPABILITIES, handlersFor, type McpServerSpec } from '../server.ts';
-import { hijack } from './replies.ts';
+import { takeOver } from '../../service/take-over.ts';
 
 /** The revision this path serves; a request naming another goes to the SDK, which knows what to answer. */
 export const DIRECT_REVISION = '2026-07-28';
@@ -166,7 +166,7 @@ class ModernExchange {
   notify(message: JSONRPCMessage): void {
     if (this.done) return;
     if (!this.#stream) {
-      this.#stream = hijack(this.#reply);
+      this.#stream = takeOver(this.#reply);
       this.#stream.writeHead(200, SSE_HEADERS);
       const stream = this.#stream;
       this.#keepAlive = setInterval(() => stream.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
@@ -182,7 +182,7 @@ class ModernExchange {
     if (this.#stream) this.#stream.end(`event: message\ndata: ${body}\n\n`);
     else {
       // Written raw: Fastify would add a charset to the SDK's content type.
-      const raw = hijack(this.#reply);
+      const raw = takeOver(this.#reply);
       raw.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       raw.end(body);
     }

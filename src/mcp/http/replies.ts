@@ -18,9 +18,6 @@ export function sendRpcError(reply: FastifyReply, status: number, code: number, 
   return reply.code(status).send(rpcError(code, message, data, id));
 }
 
-/** Take the response over from Fastify, for streams the SDK writes itself. */
-export { takeOver as hijack } from '../../service/take-over.ts';
-
 /** Write a web Response (a JSON body or an SSE stream) to a Node response; a client that goes away cancels the stream. */
 export async function writeWebResponse(raw: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};

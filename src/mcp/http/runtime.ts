@@ -18,7 +18,8 @@ import { withCallOrigin, type CallOrigin } from '../context.ts';
 import type { McpBus } from '../events.ts';
 import { createMcpServer, type McpServerSpec } from '../server.ts';
 import { ModernCallServing, isPlainModernRequest, plainModernToolCall } from './modern-call.ts';
-import { hijack, sendRpcError } from './replies.ts';
+import { sendRpcError } from './replies.ts';
+import { takeOver } from '../../service/take-over.ts';
 import { SessionStore, type SessionSettings } from './sessions.ts';
 import { StatelessServing } from './stateless.ts';
 
@@ -145,7 +146,7 @@ export class McpHttpRuntime {
   }
 
   async #viaNode(handler: NodeHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
-    const raw = hijack(reply);
+    const raw = takeOver(reply);
     await withCallOrigin(origin, () => handler(request.raw, raw, request.body));
   }
 

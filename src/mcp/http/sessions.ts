@@ -13,7 +13,8 @@ import { ErrorCodes } from '../../errors.ts';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { notifyServer } from '../server.ts';
 import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
-import { hijack, sendRpcError, writeWebResponse } from './replies.ts';
+import { sendRpcError, writeWebResponse } from './replies.ts';
+import { takeOver } from '../../service/take-over.ts';
 
 export interface SessionSettings {
   secret: string;
@@ -204,7 +205,7 @@ export class SessionStore {
     session.open++;
     session.streams += stream;
     session.lastSeen = Date.now();
-    const raw = hijack(reply);
+    const raw = takeOver(reply);
     const gone = new AbortController();
     raw.once('close', () => {
       session.open--;

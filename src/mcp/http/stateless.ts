@@ -15,7 +15,8 @@ import { ProtocolError, ProtocolErrorCode, SUPPORTED_PROTOCOL_VERSIONS } from '@
 import type { JSONRPCMessage, JSONRPCRequest, Notification, RequestId, Server, ServerContext, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
-import { hijack, sendRpcError } from './replies.ts';
+import { sendRpcError } from './replies.ts';
+import { takeOver } from '../../service/take-over.ts';
 
 class Exchange {
   readonly originalId: RequestId;
@@ -34,7 +35,7 @@ class Exchange {
   notify(message: JSONRPCMessage): void {
     if (this.done) return;
     if (!this.#stream) {
-      this.#stream = hijack(this.#reply);
+      this.#stream = takeOver(this.#reply);
       this.#stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     }
     this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
