@@ -31,10 +31,11 @@ import {
   SdkErrorCode,
   Server,
 } from '@modelcontextprotocol/server';
-import type { Implementation, JSONRPCMessage, JSONRPCRequest, Notification, ServerContext } from '@modelcontextprotocol/server';
+import type { Implementation, JSONRPCMessage, JSONRPCRequest, ServerContext } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { CAPABILITIES, handlersFor, type McpServerSpec } from '../server.ts';
 import { takeOver } from '../../service/take-over.ts';
+import { DirectRequest } from './direct-request.ts';
 
 /** The revision this path serves; a request naming another goes to the SDK, which knows what to answer. */
 export const DIRECT_REVISION = '2026-07-28';
@@ -198,29 +199,16 @@ class ModernExchange {
   }
 }
 
-/** `ctx.mcpReq` as the SDK builds it for a 2026-07-28 request; a class for the reason HandlerContext is (src/mcp/context.ts). */
-class ModernRequest {
-  readonly id: JSONRPCRequest['id'];
+/** `ctx.mcpReq` as the SDK builds it for a 2026-07-28 request. */
+class ModernRequest extends DirectRequest {
   readonly method = 'tools/call';
   // The envelope is lifted out of `_meta`, and nothing else may be there on this path.
   readonly _meta = undefined;
   readonly envelope: Record<string, unknown>;
-  readonly #exchange: ModernExchange;
-  readonly #signal: () => AbortSignal;
 
   constructor(id: JSONRPCRequest['id'], envelope: Record<string, unknown>, exchange: ModernExchange, signal: () => AbortSignal) {
-    this.id = id;
+    super(id, exchange, signal);
     this.envelope = envelope;
-    this.#exchange = exchange;
-    this.#signal = signal;
-  }
-
-  get signal(): AbortSignal {
-    return this.#signal();
-  }
-
-  requestState(): undefined {
-    return undefined;
   }
 
   send(request: { method: string }): never {
@@ -228,10 +216,6 @@ class ModernRequest {
       method: request.method,
       era: DIRECT_REVISION,
     });
-  }
-
-  async notify(notification: Notification): Promise<void> {
-    this.#exchange.notify({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
   }
 
   /** Without a log level in the envelope (this path takes none), the SDK sends no log messages on this revision. */

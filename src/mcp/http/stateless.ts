@@ -17,6 +17,7 @@ import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
 import { sendRpcError } from './replies.ts';
 import { takeOver } from '../../service/take-over.ts';
+import { DirectRequest } from './direct-request.ts';
 
 class Exchange {
   readonly originalId: RequestId;
@@ -122,35 +123,17 @@ function noChannel(what: string): Promise<never> {
   );
 }
 
-/** What a tool handler sees of the SDK on the direct path: the same surface a stateless SDK server gives it. */
-/** The SDK's request context for the direct path; a class for the reason HandlerContext is (src/mcp/context.ts). */
-class DirectRequest {
-  readonly id: JSONRPCRequest['id'];
+/** What a tool handler sees of the SDK on the 2025-era direct path: the surface a stateless SDK server gives it. */
+class StatelessRequest extends DirectRequest {
   readonly method: string;
-  readonly #exchange: Exchange;
-  readonly #signal: () => AbortSignal;
 
   constructor(message: JSONRPCRequest, exchange: Exchange, signal: () => AbortSignal) {
-    this.id = message.id;
+    super(message.id, exchange, signal);
     this.method = message.method;
-    this.#exchange = exchange;
-    this.#signal = signal;
-  }
-
-  get signal(): AbortSignal {
-    return this.#signal();
-  }
-
-  requestState(): undefined {
-    return undefined;
   }
 
   send(): Promise<never> {
     return noChannel('anything');
-  }
-
-  async notify(notification: Notification): Promise<void> {
-    return this.#exchange.notify({ jsonrpc: '2.0', ...notification } as JSONRPCMessage);
   }
 
   log(level: string, data: unknown, logger?: string): Promise<void> {
@@ -167,7 +150,7 @@ class DirectRequest {
 }
 
 function directContext(message: JSONRPCRequest, exchange: Exchange, signal: () => AbortSignal): ServerContext {
-  return { mcpReq: new DirectRequest(message, exchange, signal) as unknown as ServerContext['mcpReq'] };
+  return { mcpReq: new StatelessRequest(message, exchange, signal) as unknown as ServerContext['mcpReq'] };
 }
 
 export class StatelessServing {
