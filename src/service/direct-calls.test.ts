@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Service, ServerStatus, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
+import { serveForEachTest } from '../../test/helpers/services.ts';
 import { answersDirectly, directCalls } from './direct-calls.ts';
 import { makeEndpoint } from './endpoint.ts';
 
@@ -49,16 +50,7 @@ class ThroughFastify extends GreeterService {
   protected override async configureApp(): Promise<void> {}
 }
 
-const started: Service[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-});
-
-async function serve<S extends Service>(service: S): Promise<S> {
-  started.push(service);
-  await service.start();
-  return service;
-}
+const serve = serveForEachTest();
 
 interface Answer {
   status: number;

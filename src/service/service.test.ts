@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { z } from 'zod';
 import { Service, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { CounterService } from '../../examples/hooks/hooks.service.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
+import { serveForEachTest } from '../../test/helpers/services.ts';
 
-const started: Service[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-});
-
-async function serve<S extends Service>(service: S): Promise<S> {
-  started.push(service);
-  await service.start();
-  return service;
-}
+const serve = serveForEachTest();
 
 const quiet: ServiceOptions = { host: '127.0.0.1', port: 0, logger: false };
 
