@@ -8,6 +8,8 @@ import type { ServerEventBus } from '@modelcontextprotocol/server';
 import { ErrorCodes } from '../errors.ts';
 import type { ServerStatus } from '../protocol.ts';
 import { isAdminRequest, type AdminPolicy } from '../service/admin.ts';
+import { addDirectRoute, replayReadBody } from '../service/direct-calls.ts';
+import { mcpDirectRoute } from './http/direct-route.ts';
 import { McpBus } from './events.ts';
 import { hostGuard } from './http/guard.ts';
 import { rpcError, sendRpcError } from './http/replies.ts';
@@ -99,10 +101,16 @@ export class McpHost {
     const guard = hostGuard({ bindHost: facts.bindHost, enabled: facts.options.dnsRebindingProtection, allowedHosts: facts.options.allowedHosts, allowedOrigins: facts.options.allowedOrigins });
     const bus = this.bus(app.log, facts.options);
     const load = (): Promise<McpHttpRuntime> => (this.#runtime ??= this.#load(app.log, facts, bus));
+    addDirectRoute(
+      app.server,
+      mcpDirectRoute({ path, guard, status: facts.status, runtime: () => this.#loaded, calls: this.#calls, adminPolicy: facts.adminPolicy }),
+    );
     app.route({
       method: ['GET', 'POST', 'DELETE'],
       url: path,
       schema: { hide: true },
+      // What the direct route hands on comes with its body already read.
+      preParsing: replayReadBody,
       errorHandler: (error, request, reply) => mcpErrorReply(error, request, reply),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const refusal = guard(request.headers);

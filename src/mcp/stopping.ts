@@ -66,9 +66,13 @@ export class CallsInProgress {
   #count = 0;
   #idle: (() => void)[] = [];
 
-  /** Count the exchange until its response closes (answered, or its caller gone). */
+  /** Count the exchange, unless it is a stream, until its response closes (answered, or its caller gone). */
   track(request: FastifyRequest, response: ServerResponse): void {
-    if (isStream(request)) return;
+    if (!isStream(request)) this.trackCall(response);
+  }
+
+  /** Count a call until its response closes. */
+  trackCall(response: ServerResponse): void {
     this.#count += 1;
     response.once('close', () => {
       this.#count -= 1;

@@ -5,6 +5,7 @@
  * machine cannot lend its loopback address to remote callers.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, TaskmeshError } from '../errors.ts';
 import { isLoopbackHost } from '../config.ts';
@@ -25,14 +26,17 @@ export function tokenMatches(expected: string, given: string): boolean {
   return timingSafeEqual(digest(expected), digest(given));
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
+/** What the rule reads of a request: Fastify's, or Node's own. */
+type CallerFacts = Pick<IncomingMessage, 'headers' | 'socket'>;
+
+function bearerToken(request: CallerFacts): string | undefined {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(header.trim());
   return match?.[1];
 }
 
-export function isAdminRequest(request: FastifyRequest, policy: AdminPolicy): boolean {
+export function isAdminRequest(request: CallerFacts, policy: AdminPolicy): boolean {
   const proxied = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined;
   if (!proxied && policy.loopbackOnly() && isLoopbackHost(request.socket.remoteAddress ?? '')) return true;
   const given = bearerToken(request);

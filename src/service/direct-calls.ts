@@ -10,8 +10,14 @@
  * body over the limit, an admin endpoint, a service starting or stopping) goes to Fastify as it
  * came, untouched: the choice is made from the request line and headers alone, before any of the
  * body is read.
+ *
+ * Other modules add routes of their own (`addDirectRoute`: the MCP endpoint's stateless calls).
+ * A route whose choice depends on the body reads it first, and hands what it does not serve to
+ * Fastify with the body it read, which the Fastify route then replays (`replayReadBody`).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { REQUEST_ID_HEADER, ServerStatus } from '../protocol.ts';
 import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
 import { toErrorReply } from './error-replies.ts';
@@ -30,7 +36,34 @@ export interface DirectCallsHost {
   lines: RequestLines | undefined;
 }
 
+/** What a direct route is given besides the request: the service's settings, and the way back to Fastify. */
+export interface DirectPath {
+  readonly bodyLimit: number;
+  readonly parseJson: JsonParser;
+  readonly lines: RequestLines | undefined;
+  /**
+   * Hand a request whose body the route has read to Fastify, which serves it as if it had come
+   * there first; its route must replay the body (`replayReadBody`).
+   */
+  toFastify(req: IncomingMessage, res: ServerResponse, body: Buffer): void;
+}
+
+/**
+ * A route on the direct path (an MCP endpoint, say): false to leave the request to Fastify,
+ * unread; true once it has taken the request, to answer it or hand it on with `toFastify`.
+ */
+export type DirectRoute = (req: IncomingMessage, res: ServerResponse, path: DirectPath) => boolean;
+
+interface Installed {
+  path: DirectPath;
+  routes: DirectRoute[];
+}
+
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+const readBody = Symbol('taskmesh.readBody');
+type ReadRequest = IncomingMessage & { [readBody]?: Buffer };
+
+const installed = new WeakMap<Server, Installed>();
 
 /**
  * Put the direct path in front of the server's request listener (the one Fastify made), for the
@@ -40,19 +73,76 @@ export function answerDirectCalls(server: Server, host: DirectCallsHost): void {
   const [fastify, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   // Not the one listener Fastify adds: something else listens too, so leave every request to it.
   if (!fastify || others.length > 0) return;
-  const direct = directCalls(host);
+  const endpoints = directCalls(host);
+  const path: DirectPath = {
+    bodyLimit: host.bodyLimit,
+    parseJson: host.parseJson,
+    lines: host.lines,
+    toFastify(req: ReadRequest, res, body) {
+      req[readBody] = body;
+      fastify.call(server, req, res);
+    },
+  };
+  const routes: DirectRoute[] = [];
   server.removeListener('request', fastify);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (!direct(req, res)) fastify.call(server, req, res);
+    if (endpoints(req, res)) return;
+    for (const route of routes) if (route(req, res, path)) return;
+    fastify.call(server, req, res);
   });
-  answering.add(server);
+  installed.set(server, { path, routes });
 }
 
-const answering = new WeakSet<Server>();
+/** Add a route to a server's direct path; false when the server has none (its app is customised). */
+export function addDirectRoute(server: Server, route: DirectRoute): boolean {
+  const direct = installed.get(server);
+  direct?.routes.push(route);
+  return direct !== undefined;
+}
 
 /** Whether a server answers plain endpoint calls directly (for tests and diagnostics). */
 export function answersDirectly(server: Server): boolean {
-  return answering.has(server);
+  return installed.has(server);
+}
+
+/**
+ * A preParsing hook for a route that direct routes hand requests to: Fastify reads the body the
+ * direct route already read, instead of the request's stream, which has ended.
+ */
+export function replayReadBody(request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (error: Error | null, payload: Readable) => void): void {
+  const body = (request.raw as ReadRequest)[readBody];
+  done(null, body === undefined ? payload : Readable.from([body], { objectMode: false }));
+}
+
+/** A plain JSON POST of a declared length within the body limit: the only bodies the direct path reads. */
+export function isPlainJsonPost(req: IncomingMessage, bodyLimit: number): boolean {
+  if (req.method !== 'POST') return false;
+  const { headers } = req;
+  const length = headers['content-length'];
+  if (length === undefined || headers['transfer-encoding'] !== undefined || Number(length) > bodyLimit) return false;
+  return JSON_TYPE.test(headers['content-type'] ?? '');
+}
+
+/** The request's body, in one piece, once it has all come. */
+export function readWholeBody(req: IncomingMessage, done: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  // A caller that goes away mid-body has no one left to answer.
+  req.on('error', () => {});
+  req.on('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+}
+
+/** A JSON reply as Fastify's `reply.send(object)` and the service's onSend hook make it. */
+export function writeJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), [REQUEST_ID_HEADER]: requestId });
+  res.end(payload);
+}
+
+/** A request's id and its logger (undefined when the service logs nothing), as Fastify's would be. */
+export function requestLogger(path: Pick<DirectPath, 'lines'>, req: IncomingMessage): { requestId: string; log: RequestLogger | undefined } {
+  const requestId = requestIdOf(req);
+  return { requestId, log: path.lines ? new RequestLogger(path.lines, requestId) : undefined };
 }
 
 /** A request listener for the calls it can answer itself; false (nothing read, nothing written) for the rest. */
@@ -64,11 +154,7 @@ export function directCalls(host: DirectCallsHost): (req: IncomingMessage, res: 
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const endpoint = byPath.get(req.url ?? '');
-    if (!endpoint) return false;
-    const { headers } = req;
-    const length = headers['content-length'];
-    if (length === undefined || headers['transfer-encoding'] !== undefined || Number(length) > host.bodyLimit) return false;
-    if (!JSON_TYPE.test(headers['content-type'] ?? '')) return false;
+    if (!endpoint || !isPlainJsonPost(req, host.bodyLimit)) return false;
     if (!endpoint.builtin && host.status() !== ServerStatus.Available) return false;
     answer(host, endpoint, req, res);
     return true;
@@ -76,12 +162,9 @@ export function directCalls(host: DirectCallsHost): (req: IncomingMessage, res: 
 }
 
 function answer(host: DirectCallsHost, endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): void {
-  const requestId = requestIdOf(req);
-  const log = host.lines ? new RequestLogger(host.lines, requestId) : undefined;
+  const { requestId, log } = requestLogger(host, req);
   const send = (status: number, body: unknown): void => {
-    const payload = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), [REQUEST_ID_HEADER]: requestId });
-    res.end(payload);
+    writeJson(res, status, body, requestId);
     log?.completed('POST', req.url!, status);
   };
   const fail = (error: unknown): void => {
@@ -92,7 +175,7 @@ function answer(host: DirectCallsHost, endpoint: Endpoint, req: IncomingMessage,
   };
   const call = (input: unknown): void => {
     try {
-      const result = invokeEndpoint(endpoint, input, new HttpRequestContext(requestId, log ?? silent, res));
+      const result = invokeEndpoint(endpoint, input, new HttpRequestContext(requestId, log ?? silentLog, res));
       // catch after then: a reply that cannot be serialised (a BigInt, say) fails like a handler.
       if (result instanceof Promise) result.then((value) => send(200, value ?? null)).catch(fail);
       else send(200, result ?? null);
@@ -101,16 +184,13 @@ function answer(host: DirectCallsHost, endpoint: Endpoint, req: IncomingMessage,
     }
   };
   // Buffers decoded once at the end: a string decoder per request costs more than the usual one-chunk body.
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  // A caller that goes away mid-body has no one left to answer.
-  req.on('error', () => {});
-  req.on('end', () => {
-    const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  readWholeBody(req, (buffer) => {
+    const body = buffer.toString('utf8');
     // An empty body is no body, as on the Fastify path: fine for a task without input.
     if (body === '') return call(undefined);
     host.parseJson(undefined as never, body, (error, value) => (error ? fail(error) : call(value)));
   });
 }
 
-const silent: RequestContext['log'] = { info() {}, warn() {}, error() {} };
+/** The handler's logger of a service that logs nothing. */
+export const silentLog: RequestContext['log'] = { info() {}, warn() {}, error() {} };

@@ -10,6 +10,7 @@
  * Loaded on the first MCP request (or just after the service starts), so that the SDK does not
  * slow down a service's start.
  */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS, classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
 import type { JSONRPCRequest } from '@modelcontextprotocol/server';
@@ -19,6 +20,7 @@ import type { McpBus } from '../events.ts';
 import { createMcpServer, type McpServerSpec } from '../server.ts';
 import { ModernCallServing, isPlainModernRequest, plainModernToolCall } from './modern-call.ts';
 import { sendRpcError } from './replies.ts';
+import type { RequestLogger } from '../../service/logging.ts';
 import { takeOver } from '../../service/take-over.ts';
 import { SessionStore, type SessionSettings } from './sessions.ts';
 import { StatelessServing } from './stateless.ts';
@@ -32,8 +34,8 @@ export interface RuntimeSettings {
 
 type NodeHandler = ReturnType<typeof toNodeHandler>;
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -105,7 +107,7 @@ export class McpHttpRuntime {
   }
 
   handle(request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<unknown> | unknown {
-    const sessionId = header(request, 'mcp-session-id');
+    const sessionId = header(request.headers, 'mcp-session-id');
     if (request.method !== 'POST') {
       if (sessionId !== undefined) return this.#sessions.serve(request, reply, origin, sessionId);
       return sendRpcError(reply, 405, -32000, `Method not allowed: ${request.method} needs an Mcp-Session-Id (a 2025-era session, opened with initialize); 2026-07-28 clients POST, and listen with subscriptions/listen.`);
@@ -113,7 +115,7 @@ export class McpHttpRuntime {
     const body = request.body;
     if (body === undefined) return sendRpcError(reply, 400, -32700, 'Parse error: the request body is empty; send a JSON-RPC message.');
     if (sessionId !== undefined) return this.#sessions.serve(request, reply, origin, sessionId);
-    const versionHeader = header(request, 'mcp-protocol-version');
+    const versionHeader = header(request.headers, 'mcp-protocol-version');
     if (plainLegacyRequest(body, versionHeader)) return this.#stateless.handle(request, reply, body, origin);
     if (isPlainModernRequest(body)) {
       const call = plainModernToolCall(body, request.headers);
@@ -122,8 +124,8 @@ export class McpHttpRuntime {
     const outcome = classifyInboundRequest({
       httpMethod: 'POST',
       protocolVersionHeader: versionHeader,
-      mcpMethodHeader: header(request, 'mcp-method'),
-      mcpNameHeader: header(request, 'mcp-name'),
+      mcpMethodHeader: header(request.headers, 'mcp-method'),
+      mcpNameHeader: header(request.headers, 'mcp-name'),
       body,
     });
     switch (outcome.kind) {
@@ -143,6 +145,21 @@ export class McpHttpRuntime {
         // Notifications and responses without a session have nobody to go to.
         return reply.code(202).send();
     }
+  }
+
+  /** Whether a request without a session may be answered beside Fastify, by its headers (see ../direct-route.ts). */
+  takesDirectly(headers: IncomingHttpHeaders): boolean {
+    return this.#stateless.takesHeaders(headers);
+  }
+
+  /** Whether a body read beside Fastify is a request answered there: a plain 2025-era one. */
+  takesBody(req: IncomingMessage, body: unknown): body is JSONRPCRequest {
+    return plainLegacyRequest(body, header(req.headers, 'mcp-protocol-version'));
+  }
+
+  /** Answer beside Fastify a request that `takesBody` took, as `handle` would through Fastify. */
+  answerDirectly(req: IncomingMessage, res: ServerResponse, message: JSONRPCRequest, origin: CallOrigin, log: RequestLogger | undefined): void {
+    this.#stateless.answer(message, res, req.url!, origin, log);
   }
 
   async #viaNode(handler: NodeHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {

@@ -9,34 +9,106 @@
  * uses, skipping the SDK's re-validation of a request and a result that the handler's own
  * checks already cover: it is the call that has to be cheap.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProtocolError, ProtocolErrorCode, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, JSONRPCRequest, Notification, RequestId, Server, ServerContext, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
 import { sendRpcError } from './replies.ts';
+import { REQUEST_ID_HEADER } from '../../protocol.ts';
+import { writeJson } from '../../service/direct-calls.ts';
+import type { RequestLogger } from '../../service/logging.ts';
 import { takeOver } from '../../service/take-over.ts';
 import { DirectRequest } from './direct-request.ts';
 
-class Exchange {
-  readonly originalId: RequestId;
+/** Where an exchange's answer goes: a Fastify reply, or a response answered beside Fastify. */
+interface AnswerSink {
+  readonly raw: ServerResponse;
+  /** The JSON-RPC response, as the reply's JSON body. */
+  json(body: unknown): void;
+  /** The response, to stream SSE on (its status and headers not written yet). */
+  stream(): ServerResponse;
+  /** The caller went away before the answer: nothing is written. */
+  abandon(): void;
+}
+
+class FastifySink implements AnswerSink {
   readonly #reply: FastifyReply;
   readonly #resolve: (body: unknown) => void;
+
+  constructor(reply: FastifyReply, resolve: (body: unknown) => void) {
+    this.#reply = reply;
+    this.#resolve = resolve;
+  }
+
+  get raw(): ServerResponse {
+    return this.#reply.raw;
+  }
+
+  json(body: unknown): void {
+    this.#resolve(body);
+  }
+
+  stream(): ServerResponse {
+    const raw = takeOver(this.#reply);
+    this.#resolve(undefined);
+    return raw;
+  }
+
+  abandon(): void {
+    if (!this.#reply.sent) this.#reply.hijack();
+    this.#resolve(undefined);
+  }
+}
+
+/** The answer written as the Fastify path would write it: the same headers, body and log line. */
+class DirectSink implements AnswerSink {
+  readonly raw: ServerResponse;
+  readonly #requestId: string;
+  readonly #log: RequestLogger | undefined;
+  readonly #url: string;
+
+  constructor(raw: ServerResponse, requestId: string, log: RequestLogger | undefined, url: string) {
+    this.raw = raw;
+    this.#requestId = requestId;
+    this.#log = log;
+    this.#url = url;
+  }
+
+  json(body: unknown): void {
+    writeJson(this.raw, 200, body, this.#requestId);
+    this.#log?.completed('POST', this.#url, 200);
+  }
+
+  stream(): ServerResponse {
+    const { raw } = this;
+    raw.setHeader(REQUEST_ID_HEADER, this.#requestId);
+    const log = this.#log;
+    if (log) raw.once('finish', () => log.completed('POST', this.#url, raw.statusCode));
+    return raw;
+  }
+
+  // As a hijacked Fastify reply: no line for a call nobody is left to answer.
+  abandon(): void {}
+}
+
+class Exchange {
+  readonly originalId: RequestId;
+  readonly sink: AnswerSink;
   #stream: ServerResponse | undefined;
   done = false;
 
-  constructor(originalId: RequestId, reply: FastifyReply, resolve: (body: unknown) => void) {
+  constructor(originalId: RequestId, sink: AnswerSink) {
     this.originalId = originalId;
-    this.#reply = reply;
-    this.#resolve = resolve;
+    this.sink = sink;
   }
 
   /** A notification about this request (progress, a log message): switch to SSE and pass it on. */
   notify(message: JSONRPCMessage): void {
     if (this.done) return;
     if (!this.#stream) {
-      this.#stream = takeOver(this.#reply);
+      this.#stream = this.sink.stream();
       this.#stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     }
     this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
@@ -46,17 +118,14 @@ class Exchange {
     if (this.done) return;
     this.done = true;
     response.id = this.originalId;
-    if (this.#stream) {
-      this.#stream.end(`event: message\ndata: ${JSON.stringify(response)}\n\n`);
-      this.#resolve(undefined);
-    } else this.#resolve(response);
+    if (this.#stream) this.#stream.end(`event: message\ndata: ${JSON.stringify(response)}\n\n`);
+    else this.sink.json(response);
   }
 
   /** The caller went away before the answer. */
   abandon(): void {
     this.done = true;
-    if (!this.#reply.sent) this.#reply.hijack();
-    this.#resolve(undefined);
+    this.sink.abandon();
   }
 }
 
@@ -103,6 +172,17 @@ class MultiplexTransport implements Transport {
 }
 
 const NOT_ACCEPTABLE = 'Not Acceptable: Client must accept both application/json and text/event-stream';
+
+/** The transport's refusals of a request's headers, as the SDK words them. */
+function headerRefusal(headers: IncomingHttpHeaders): { status: number; message: string } | undefined {
+  const accept = headers.accept ?? '';
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return { status: 406, message: NOT_ACCEPTABLE };
+  const version = headers['mcp-protocol-version'];
+  if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+    return { status: 400, message: `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})` };
+  }
+  return undefined;
+}
 const GONE = 'The client went away.';
 
 /** A `tools/call` the direct path serves: a tool name, object arguments, and no progress token or envelope. */
@@ -172,50 +252,58 @@ export class StatelessServing {
   }
 
   handle(request: FastifyRequest, reply: FastifyReply, message: JSONRPCRequest, origin: CallOrigin): Promise<unknown> | FastifyReply {
-    const accept = request.headers.accept ?? '';
-    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return sendRpcError(reply, 406, -32000, NOT_ACCEPTABLE);
-    const version = request.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return sendRpcError(reply, 400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
-    }
+    const refusal = headerRefusal(request.headers);
+    if (refusal) return sendRpcError(reply, refusal.status, -32000, refusal.message);
+    return new Promise((resolve) => this.#serve(message, new FastifySink(reply, resolve), origin));
+  }
+
+  /** Whether a request's headers let it be answered beside Fastify (Fastify answers the refusals). */
+  takesHeaders(headers: IncomingHttpHeaders): boolean {
+    return headerRefusal(headers) === undefined;
+  }
+
+  /** Answer beside Fastify, as `handle` would through it. */
+  answer(message: JSONRPCRequest, res: ServerResponse, url: string, origin: CallOrigin, log: RequestLogger | undefined): void {
+    this.#serve(message, new DirectSink(res, origin.requestId, log, url), origin);
+  }
+
+  #serve(message: JSONRPCRequest, sink: AnswerSink, origin: CallOrigin): void {
+    const exchange = new Exchange(message.id, sink);
     const params = directToolCall(message);
-    return new Promise((resolve) => {
-      const exchange = new Exchange(message.id, reply, resolve);
-      if (params) {
-        // Made on first use, as for HTTP endpoints: most handlers never look at their abort signal.
-        let gone: AbortController | undefined;
-        let left = false;
-        reply.raw.once('close', () => {
-          if (exchange.done) return;
-          left = true;
-          gone?.abort(GONE);
-          exchange.abandon();
-        });
-        const signal = (): AbortSignal => {
-          gone ??= new AbortController();
-          if (left && !gone.signal.aborted) gone.abort(GONE);
-          return gone.signal;
-        };
-        const context = directContext(message, exchange, signal);
-        withCallOrigin(origin, () => this.#callTool({ params }, context)).then(
-          (result) => exchange.finish({ jsonrpc: '2.0', id: message.id, result }),
-          (error: { code?: unknown; message?: string; data?: unknown }) => {
-            const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError;
-            const rpcError = { code, message: error?.message ?? 'Internal error', ...(error?.data === undefined ? {} : { data: error.data }) };
-            exchange.finish({ jsonrpc: '2.0', id: message.id, error: rpcError });
-          },
-        );
-        return;
-      }
-      const id = withCallOrigin(origin, () => this.#transport.dispatch(message, exchange));
-      if (!exchange.done) {
-        reply.raw.once('close', () => {
-          if (exchange.done) return;
-          this.#transport.abandon(id);
-          exchange.abandon();
-        });
-      }
-    });
+    if (params) {
+      // Made on first use, as for HTTP endpoints: most handlers never look at their abort signal.
+      let gone: AbortController | undefined;
+      let left = false;
+      sink.raw.once('close', () => {
+        if (exchange.done) return;
+        left = true;
+        gone?.abort(GONE);
+        exchange.abandon();
+      });
+      const signal = (): AbortSignal => {
+        gone ??= new AbortController();
+        if (left && !gone.signal.aborted) gone.abort(GONE);
+        return gone.signal;
+      };
+      const context = directContext(message, exchange, signal);
+      withCallOrigin(origin, () => this.#callTool({ params }, context)).then(
+        (result) => exchange.finish({ jsonrpc: '2.0', id: message.id, result }),
+        (error: { code?: unknown; message?: string; data?: unknown }) => {
+          const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError;
+          const rpcError = { code, message: error?.message ?? 'Internal error', ...(error?.data === undefined ? {} : { data: error.data }) };
+          exchange.finish({ jsonrpc: '2.0', id: message.id, error: rpcError });
+        },
+      );
+      return;
+    }
+    const id = withCallOrigin(origin, () => this.#transport.dispatch(message, exchange));
+    if (!exchange.done) {
+      sink.raw.once('close', () => {
+        if (exchange.done) return;
+        this.#transport.abandon(id);
+        exchange.abandon();
+      });
+    }
   }
 
   close(): Promise<void> {
