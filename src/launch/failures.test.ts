@@ -137,6 +137,27 @@ describe('a launch that fails', () => {
     await expectNothingLeft(error);
   });
 
+  it('because the process cannot be made: the environment is too large', async () => {
+    // One variable over Linux's limit for a single one (128 KiB) makes the exec fail with E2BIG.
+    process.env.TASKMESH_TEST_HUGE = 'x'.repeat(200 * 1024);
+    try {
+      const error = await launchFailure(ProbeService.launch(local));
+      expect(error.stage).toBe('spawn');
+      expect(error.pid).toBeUndefined();
+      expect(error.message).toMatch(/^ProbeService failed to launch at http:\/\/127\.0\.0\.1:0: it could not be spawned: spawn E2BIG: the environment it inherits is too large for a new process .*; unset or shorten large environment variables\. Its process did not start\./);
+      expect(readdirSync(join(dir, 'pids'))).toEqual([]);
+    } finally {
+      delete process.env.TASKMESH_TEST_HUGE;
+    }
+  });
+
+  it('because it says it serves but does not answer the first call: it is stopped', async () => {
+    const error = await launchFailure(launch(`${fixtures}/refuses-calls.service.ts#RefusesCalls`, local));
+    expect(error.stage).toBe('verify');
+    expect(error.message).toMatch(/^RefusesCalls failed to launch at http:\/\/127\.0\.0\.1:0: it reported serving at http:\/\/127\.0\.0\.1:\d+, but does not answer there \(.*403.*\)\. Its process \(pid \d+\) /);
+    await expectNothingLeft(error);
+  });
+
   it('in a cluster worker: the primary and every worker are gone', async () => {
     const error = await launchFailure(ThrowsInStartup.launch({ ...local, numWorkers: 2 }));
     expect(error.stage).toBe('onStartup');

@@ -69,6 +69,25 @@ function childExecArgv(moduleUrl: string): string[] {
   return argv;
 }
 
+/** Why a process could not be made, and what to do about it. */
+function spawnFailure(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  const cause = message ?? 'unknown error';
+  switch (code) {
+    case 'E2BIG':
+      return `${cause}: the environment it inherits is too large for a new process (one variable over 128 KiB, or about 2 MiB in all); unset or shorten large environment variables`;
+    case 'EAGAIN':
+    case 'EMFILE':
+    case 'ENFILE':
+      return `${cause}: this system is out of processes or open files for now; close some, or raise the limits (ulimit -u, ulimit -n)`;
+    case 'ENOENT':
+    case 'EACCES':
+      return `${cause}: Node's executable (${process.execPath}) cannot be run; reinstall Node or check the file's permissions`;
+    default:
+      return cause;
+  }
+}
+
 function childEnv(): NodeJS.ProcessEnv {
   // The admin token goes over IPC, so that it is not in the child's environment for `ps e` to show.
   const env = { ...process.env };
@@ -89,7 +108,7 @@ export function spawnService(request: SpawnRequest): SpawnedProcess {
     });
   } catch (error) {
     closeSync(logFd);
-    throw launchError(request, 'spawn', `it could not be spawned: ${(error as Error).message}`, { code: null, signal: null }, error);
+    throw launchError(request, 'spawn', `it could not be spawned: ${spawnFailure(error)}`, { code: null, signal: null }, error);
   }
   let teeDone: Promise<void> = Promise.resolve();
   if (request.block) teeDone = teeOutput(child, logFd);
@@ -134,7 +153,7 @@ export async function waitUntilReady(request: SpawnRequest, spawned: SpawnedProc
   const { child, pid } = spawned;
   if (pid === -1) {
     const exit = await spawned.exited;
-    throw launchError(request, 'spawn', `it could not be spawned: ${spawned.spawnError?.message ?? 'unknown error'}`, exit, spawned.spawnError);
+    throw launchError(request, 'spawn', `it could not be spawned: ${spawnFailure(spawned.spawnError)}`, exit, spawned.spawnError);
   }
   const progress = progressLine(`Launching ${request.label} at ${request.spec.url}`, request.progress);
   let failure: Extract<ChildMessage, { type: 'failed' }> | undefined;
