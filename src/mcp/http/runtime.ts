@@ -14,10 +14,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS, classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
 import type { JSONRPCRequest } from '@modelcontextprotocol/server';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import type { McpBus } from '../events.ts';
 import { createMcpServer, type McpServerSpec } from '../server.ts';
+import { nodeAdapter } from './node-adapter.ts';
 import { ModernCallServing, isPlainModernRequest, plainModernToolCall } from './modern-call.ts';
 import { sendRpcError } from './replies.ts';
 import type { RequestLogger } from '../../service/logging.ts';
@@ -32,7 +32,8 @@ export interface RuntimeSettings {
   onError: (error: Error) => void;
 }
 
-type NodeHandler = ReturnType<typeof toNodeHandler>;
+type NodeHandler = ReturnType<Awaited<ReturnType<typeof nodeAdapter>>['toNodeHandler']>;
+type FetchHandler = Parameters<Awaited<ReturnType<typeof nodeAdapter>>['toNodeHandler']>[0];
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
@@ -69,17 +70,17 @@ export class McpHttpRuntime {
   readonly #stateless: StatelessServing;
   readonly #modernCalls: ModernCallServing;
   readonly #modern: ReturnType<typeof createMcpHandler>;
-  readonly #modernNode: NodeHandler;
-  readonly #batchNode: NodeHandler;
+  readonly #batch: FetchHandler;
+  /** Node handlers of the fetch handlers above, made on first use (see ./node-adapter.ts). */
+  readonly #nodeHandlers = new Map<FetchHandler, NodeHandler>();
   readonly #unsubscribe: () => void;
 
-  private constructor(sessions: SessionStore, stateless: StatelessServing, modernCalls: ModernCallServing, modern: ReturnType<typeof createMcpHandler>, batch: NodeHandler, unsubscribe: () => void) {
+  private constructor(sessions: SessionStore, stateless: StatelessServing, modernCalls: ModernCallServing, modern: ReturnType<typeof createMcpHandler>, batch: FetchHandler, unsubscribe: () => void) {
     this.#sessions = sessions;
     this.#stateless = stateless;
     this.#modernCalls = modernCalls;
     this.#modern = modern;
-    this.#modernNode = toNodeHandler(modern);
-    this.#batchNode = batch;
+    this.#batch = batch;
     this.#unsubscribe = unsubscribe;
   }
 
@@ -94,7 +95,7 @@ export class McpHttpRuntime {
     bus.onSessionClosed((id, until) => store.ended(id, until));
     const stateless = await StatelessServing.start(spec);
     const modern = createMcpHandler(factory, { legacy: 'reject', bus, onerror: onError });
-    const batch = toNodeHandler({ fetch: legacyStatelessFallback(factory, onError) });
+    const batch = { fetch: legacyStatelessFallback(factory, onError) };
     return new McpHttpRuntime(store, stateless, new ModernCallServing(spec), modern, batch, unsubscribe);
   }
 
@@ -134,14 +135,14 @@ export class McpHttpRuntime {
           const call = plainModernToolCall(outcome.message, request.headers);
           if (call) return this.#modernCalls.handle(request, reply, outcome.message, call, origin);
         }
-        return this.#viaNode(this.#modernNode, request, reply, origin);
+        return this.#viaNode(this.#modern, request, reply, origin);
       case 'reject':
         return sendRpcError(reply, outcome.httpStatus, outcome.code, outcome.message, outcome.data, echoableId(body));
       case 'legacy':
         if (outcome.reason === 'initialize') return this.#sessions.open(request, reply, origin, (body as { params?: Record<string, unknown> }).params ?? {});
         if (isJSONRPCRequest(body)) return this.#stateless.handle(request, reply, body, origin);
         // A batch (2025-03-26) is rare enough for the SDK's per-request serving.
-        if (Array.isArray(body)) return this.#viaNode(this.#batchNode, request, reply, origin);
+        if (Array.isArray(body)) return this.#viaNode(this.#batch, request, reply, origin);
         // Notifications and responses without a session have nobody to go to.
         return reply.code(202).send();
     }
@@ -162,9 +163,15 @@ export class McpHttpRuntime {
     this.#stateless.answer(message, res, req.url!, origin, log);
   }
 
-  async #viaNode(handler: NodeHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
+  async #viaNode(handler: FetchHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
+    let node = this.#nodeHandlers.get(handler);
+    if (!node) {
+      const { toNodeHandler } = await nodeAdapter();
+      node = this.#nodeHandlers.get(handler) ?? toNodeHandler(handler);
+      this.#nodeHandlers.set(handler, node);
+    }
     const raw = takeOver(reply);
-    await withCallOrigin(origin, () => handler(request.raw, raw, request.body));
+    await withCallOrigin(origin, () => node(request.raw, raw, request.body));
   }
 
   async close(): Promise<void> {

@@ -8,10 +8,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import type { EventStore, JSONRPCMessage, Server, ServerEvent } from '@modelcontextprotocol/server';
-import { toWebRequest } from '@modelcontextprotocol/node';
 import { ErrorCodes } from '../../errors.ts';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { notifyServer } from '../server.ts';
+import { nodeAdapter } from './node-adapter.ts';
 import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
 import { sendRpcError, writeWebResponse } from './replies.ts';
 import { takeOver } from '../../service/take-over.ts';
@@ -214,6 +214,7 @@ export class SessionStore {
       if (!raw.writableFinished) gone.abort();
     });
     try {
+      const { toWebRequest } = await nodeAdapter();
       const web = await toWebRequest(request.raw, request.body, { signal: gone.signal });
       const response = await withCallOrigin(origin, () => session.transport.handleRequest(web, { parsedBody: request.body }));
       if (request.method === 'POST') this.#answerCancelled(session, request.body);
