@@ -1,11 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
+import { mcpPath } from '../mcp/path.ts';
 import { Gateway } from './gateway.ts';
 import { getJson, postJson, startGateway, startUpstream } from './test-support.ts';
 
@@ -249,8 +252,61 @@ describe('state file', () => {
 });
 
 describe('workers', () => {
-  it('refuses to run as one of several cluster workers, whose registries would diverge', async () => {
-    const error = await Gateway.launch({ host: '127.0.0.1', port: 0, numWorkers: 2, progress: false, logDir: dir, pidFile: join(dir, 'workers.pid') }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: ErrorCodes.LAUNCH_FAILED, message: expect.stringContaining('numWorkers: 1') });
+  /** A request on a connection of its own, which the cluster hands to one worker or the other. */
+  async function fresh(url: string, body?: unknown): Promise<{ status: number; body: any; worker: string }> {
+    const res = await request(url, { method: body === undefined ? 'GET' : 'POST', reset: true, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    const text = await res.body.text();
+    // A request id's random part is drawn once per process: it tells the workers apart.
+    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined, worker: String(res.headers['x-request-id']).slice(0, 23) };
+  }
+
+  async function freshMcp(url: string, body: unknown): ReturnType<typeof fresh> {
+    const res = await request(url, { method: 'POST', reset: true, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(body) });
+    return { status: res.statusCode, body: await res.body.json(), worker: String(res.headers['x-request-id']).slice(0, 23) };
+  }
+
+  it('serve one registry, kept by the cluster\'s primary (and its state file): every worker forwards what any worker registered', async () => {
+    const stateFile = join(dir, 'workers', 'gateway.json');
+    const gw = await Gateway.launch({ host: '127.0.0.1', port: 0, numWorkers: 2, progress: false, logDir: dir, pidFile: join(dir, 'workers.pid'), stateFile, healthCheckInterval: 0 });
+    try {
+      // Two registrations at once, each likely taken by another worker: both land.
+      const registered = await Promise.all([fresh(`${gw.url}/register_app`, { name: 'echoer', url: echo.url }), fresh(`${gw.url}/register_app`, { name: 'plain', url: upstream.url })]);
+      expect(registered.map((r) => r.status)).toEqual([200, 200]);
+      const calls = [];
+      for (let i = 0; i < 6; i++) calls.push(await fresh(`${gw.url}/echoer/echo`, { message: `call ${i}` }));
+      expect(calls.map((c) => [c.status, c.body])).toEqual(calls.map((_c, i) => [200, { echoed: `call ${i}` }]));
+      const listed = [];
+      for (let i = 0; i < 4; i++) listed.push(await fresh(`${gw.url}/list_apps`));
+      expect(listed.map((l) => Object.keys(l.body.apps))).toEqual(listed.map(() => ['echoer', 'plain']));
+      // Both workers answered.
+      expect(new Set([...calls, ...listed].map((c) => c.worker)).size).toBe(2);
+      expect(JSON.parse(await readFile(stateFile, 'utf8')).apps.map((a: { name: string }) => a.name).sort()).toEqual(['echoer', 'plain']);
+      // Every worker's MCP endpoint lists the app's tools too.
+      const mcp = `${gw.url}${mcpPath()}`;
+      const toolLists = await until(
+        async () => {
+          const lists = [];
+          for (let i = 0; i < 4; i++) lists.push(await freshMcp(mcp, { jsonrpc: '2.0', id: i, method: 'tools/list' }));
+          return lists;
+        },
+        (lists) => lists.every((l) => l.body.result.tools.some((t: { name: string }) => t.name === 'echoer_echo')),
+      );
+      expect(new Set(toolLists.map((l) => l.worker)).size).toBe(2);
+
+      expect((await fresh(`${gw.url}/unregister_app`, { name: 'echoer' })).status).toBe(200);
+      const after = [];
+      for (let i = 0; i < 4; i++) after.push(await fresh(`${gw.url}/echoer/echo`, { message: 'gone' }));
+      expect(after.map((a) => [a.status, a.body.code])).toEqual(after.map(() => [404, ErrorCodes.APP_NOT_REGISTERED]));
+      expect(new Set(after.map((a) => a.worker)).size).toBe(2);
+      expect(JSON.parse(await readFile(stateFile, 'utf8')).apps.map((a: { name: string }) => a.name)).toEqual(['plain']);
+    } finally {
+      await gw.shutdown({ block: true });
+    }
+  });
+
+  it('refuses to run in a cluster of the user\'s own, whose workers\' registries would diverge', () => {
+    const run = spawnSync(process.execPath, ['test/fixtures/gateway-own-cluster.ts'], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.stdout).toContain("A Gateway in a cluster keeps one registry in the cluster's primary, which only taskmesh's launcher sets up: launch it with `Gateway.launch({ numWorkers })`");
+    expect(run.status).toBe(0);
   });
 });

@@ -14,7 +14,9 @@ import { GatewayContract, listApps, registerApp, unregisterApp } from './contrac
 import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
-import { AppRegistry, memoryStore } from './registry.ts';
+import { WORKER_ROLE_ENV } from '../launch/messages.ts';
+import { clusterStore } from './cluster-store.ts';
+import { AppRegistry, memoryStore, type RegistryStore } from './registry.ts';
 import { stateFileStore } from './state-file.ts';
 
 export interface GatewayOptions extends ServiceOptions {
@@ -26,6 +28,19 @@ export interface GatewayOptions extends ServiceOptions {
   healthCheckInterval?: number;
   /** Milliseconds an app has to answer a health check (and the gateway's heartbeat); 2 s by default. */
   healthCheckTimeout?: number;
+}
+
+/**
+ * Where the registry lives: in this process (and its state file), or, in the workers of a gateway
+ * launched with `numWorkers > 1`, in the cluster's primary, shared by every worker.
+ */
+function registryStore(stateFile: string | undefined): RegistryStore {
+  if (!cluster.isWorker) return stateFile ? stateFileStore(stateFile) : memoryStore();
+  if (process.env[WORKER_ROLE_ENV] === 'worker') return clusterStore(stateFile);
+  // A cluster of the user's own: no primary of ours keeps the registry, and each worker's would diverge.
+  throw new ConfigError(
+    "A Gateway in a cluster keeps one registry in the cluster's primary, which only taskmesh's launcher sets up: launch it with `Gateway.launch({ numWorkers })` rather than forking workers yourself.",
+  );
 }
 
 export class Gateway extends Service.for(GatewayContract, import.meta.url) {
@@ -41,13 +56,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
 
   constructor(options: GatewayOptions = {}) {
     super(options);
-    if (cluster.isWorker) {
-      // Each worker would have its own registry, and registrations would depend on which worker got them.
-      throw new ConfigError(
-        'A Gateway keeps its registry in its own process, so it cannot run as one of several cluster workers: launch it with numWorkers: 1 (the default).',
-      );
-    }
-    this.registry = new AppRegistry(options.stateFile ? stateFileStore(options.stateFile) : memoryStore());
+    this.registry = new AppRegistry(registryStore(options.stateFile));
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
     this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });

@@ -16,19 +16,46 @@ export interface AppRecord {
   registered_at: string;
 }
 
-/** Where registrations live between restarts. The default keeps nothing; StateFileStore writes a file. */
+/** One change to the registrations. */
+export type RecordChange = { put: AppRecord } | { remove: string };
+
+/**
+ * Where registrations live. The default keeps them in memory; a state file keeps them across
+ * restarts; the cluster store (./cluster-store.ts) shares one registry between a gateway's workers.
+ */
 export interface RegistryStore {
+  /** Every record, at start-up. */
   load(): Promise<AppRecord[]>;
-  save(records: AppRecord[]): Promise<void>;
+  /** Make one change, saved before it resolves: every record after it, and whether it changed anything. */
+  apply(change: RecordChange): Promise<{ records: AppRecord[]; changed: boolean }>;
+  /**
+   * Hear of changes made by another process sharing the store; `load()` then gives the records as
+   * they are (notices may come in any order with this process's own changes, so they carry none).
+   */
+  watch?(listener: () => void): () => void;
   /** Shown in logs and errors, e.g. the state file's path. */
   readonly description: string;
 }
 
-export const memoryStore = (): RegistryStore => ({
-  description: 'memory',
-  load: async () => [],
-  save: async () => {},
-});
+/** A store that holds the records in memory, and writes every change with `write` (if given) before it takes effect. */
+export function recordStore(description: string, read: () => Promise<AppRecord[]>, write?: (records: AppRecord[]) => Promise<void>): RegistryStore {
+  let records: AppRecord[] | undefined;
+  const current = async (): Promise<AppRecord[]> => (records ??= await read());
+  return {
+    description,
+    load: async () => [...(await current())],
+    async apply(change) {
+      const before = await current();
+      const next = 'put' in change ? [...before.filter((r) => r.name !== change.put.name), change.put] : before.filter((r) => r.name !== change.remove);
+      const changed = 'put' in change || next.length !== before.length;
+      if (changed) await write?.(next);
+      records = next;
+      return { records: [...next], changed };
+    },
+  };
+}
+
+export const memoryStore = (): RegistryStore => recordStore('memory', async () => []);
 
 export interface UpstreamApp {
   readonly name: string;
@@ -53,6 +80,7 @@ export class AppRegistry {
   readonly #apps = new Map<string, UpstreamApp>();
   readonly #store: RegistryStore;
   readonly #listeners = new Set<(change: RegistryChange) => void>();
+  #unwatch: (() => void) | undefined;
   // Changes are applied one at a time, each saved before it takes effect, so the store never
   // holds an order of events the gateway did not see.
   #queue: Promise<unknown> = Promise.resolve();
@@ -83,32 +111,27 @@ export class AppRegistry {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Fill the registry from the store (at start-up). */
+  /** Fill the registry from the store (at start-up), and follow the changes others make to it. */
   async load(): Promise<void> {
-    for (const record of await this.#store.load()) this.#install(record);
+    this.#sync(await this.#store.load(), false);
+    this.#unwatch ??= this.#store.watch?.(() => void this.#serially(async () => this.#sync(await this.#store.load())));
   }
 
   /** Register or replace `name`. Replacing keeps the pool when the origin is unchanged. */
   register(name: string, url: string): Promise<UpstreamApp> {
     return this.#serially(async () => {
       const record: AppRecord = { name, url: normalizeUrl(new URL(url).href), registered_at: new Date().toISOString() };
-      await this.#store.save([...this.#records().filter((r) => r.name !== name), record]);
-      const app = this.#install(record);
-      this.#emit({ type: 'registered', name });
-      return app;
+      this.#sync((await this.#store.apply({ put: record })).records);
+      return this.#apps.get(name)!;
     });
   }
 
   /** Remove `name`; false when it was not registered. */
   remove(name: string): Promise<boolean> {
     return this.#serially(async () => {
-      const app = this.#apps.get(name);
-      if (!app) return false;
-      await this.#store.save(this.#records().filter((r) => r.name !== name));
-      this.#apps.delete(name);
-      this.#releasePool(app.pool);
-      this.#emit({ type: 'removed', name });
-      return true;
+      const { records, changed } = await this.#store.apply({ remove: name });
+      this.#sync(records);
+      return changed;
     });
   }
 
@@ -134,6 +157,8 @@ export class AppRegistry {
 
   /** Close every pool, letting in-flight requests finish. */
   async close(): Promise<void> {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     const pools = [...this.#apps.values()].map((a) => a.pool);
     this.#apps.clear();
     await Promise.all([...new Set(pools)].map((p) => p.close().catch(() => {})));
@@ -164,8 +189,21 @@ export class AppRegistry {
     void pool.close().catch(() => {});
   }
 
-  #records(): AppRecord[] {
-    return this.apps().map((a) => ({ name: a.name, url: a.url, registered_at: a.registeredAt }));
+  /** Make the apps those of `records`: the ones gone removed, the new and the changed installed. */
+  #sync(records: AppRecord[], emit = true): void {
+    const wanted = new Set(records.map((r) => r.name));
+    for (const app of [...this.#apps.values()]) {
+      if (wanted.has(app.name)) continue;
+      this.#apps.delete(app.name);
+      this.#releasePool(app.pool);
+      if (emit) this.#emit({ type: 'removed', name: app.name });
+    }
+    for (const record of records) {
+      const app = this.#apps.get(record.name);
+      if (app && app.url === record.url && app.registeredAt === record.registered_at) continue;
+      this.#install(record);
+      if (emit) this.#emit({ type: 'registered', name: record.name });
+    }
   }
 
   #emit(change: RegistryChange): void {

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { APP_NAME_PATTERN } from './contract.ts';
-import type { AppRecord, RegistryStore } from './registry.ts';
+import { recordStore, type AppRecord, type RegistryStore } from './registry.ts';
 
 const StateSchema = z.object({
   version: z.literal(1),
@@ -17,11 +17,7 @@ const StateSchema = z.object({
 });
 
 export function stateFileStore(path: string): RegistryStore {
-  return {
-    description: `state file ${path}`,
-    load: () => loadState(path),
-    save: (records) => saveState(path, records),
-  };
+  return recordStore(`state file ${path}`, () => loadState(path), (records) => saveState(path, records));
 }
 
 async function loadState(path: string): Promise<AppRecord[]> {

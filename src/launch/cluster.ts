@@ -10,6 +10,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { isMessage, WORKER_ROLE_ENV, type ChildMessage, type LaunchSpec, type PrimaryMessage, type WorkerMessage } from './messages.ts';
 import { failureMessage, sendThen, startService } from './serve.ts';
+import { serveClusterRegistry } from '../gateway/cluster-store.ts';
 import { relayMcpSignal } from '../mcp/events.ts';
 import { SESSION_SECRET_ENV } from '../mcp/session-id.ts';
 
@@ -55,6 +56,8 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
     worker.on('message', (message: unknown) => {
       // MCP list changes and session endings made in one worker reach the clients of the others.
       if (relayMcpSignal(worker, message)) return;
+      // A gateway's workers share one registry, kept here.
+      if (serveClusterRegistry(worker, message)) return;
       if (!isMessage<WorkerMessage>(message)) return;
       if (message.type === 'ready') onReady(worker, message.url);
       else if (message.type === 'failed') onFailed(worker, message);
