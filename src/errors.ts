@@ -50,6 +50,8 @@ export const ErrorCodes = {
   UPSTREAM_UNREACHABLE: 'TASKMESH_UPSTREAM_UNREACHABLE',
   /** The app behind a gateway did not answer within the gateway's upstream timeout (504). */
   UPSTREAM_TIMEOUT: 'TASKMESH_UPSTREAM_TIMEOUT',
+  /** A gateway's shared registry (Redis) cannot be reached, so a registration was not made (503). */
+  REGISTRY_UNAVAILABLE: 'TASKMESH_REGISTRY_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -139,6 +141,13 @@ export class DefinitionError extends TaskmeshError {
 export class ConfigError extends TaskmeshError {
   constructor(message: string) {
     super(ErrorCodes.CONFIG, message);
+  }
+}
+
+/** A gateway's shared registry cannot be reached: the change was not made; retry later. */
+export class RegistryUnavailableError extends TaskmeshError {
+  constructor(message: string) {
+    super(ErrorCodes.REGISTRY_UNAVAILABLE, message, { status: 503 });
   }
 }
 

@@ -22,6 +22,7 @@ export { launch } from './launch/launch.ts';
 export type { LaunchOptions, LaunchOptionsFor, LaunchedService } from './launch/options.ts';
 export type { McpContext } from './mcp/context.ts';
 export type { McpHost, McpOptions } from './mcp/host.ts';
+export { redisEventBus, type RedisEventBus, type RedisEventBusOptions } from './mcp/redis-events.ts';
 export type { McpClassHelpers } from './mcp/helpers.ts';
 export type { McpConnectOptions } from './mcp/client.ts';
 export type { ToolHandler, ToolOptions } from './mcp/tool.ts';

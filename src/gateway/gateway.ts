@@ -16,12 +16,21 @@ import { forwardingRoutes } from './forward.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { WORKER_ROLE_ENV } from '../launch/messages.ts';
 import { clusterStore } from './cluster-store.ts';
+import { redisStore } from './redis-store.ts';
 import { AppRegistry, memoryStore, type RegistryStore } from './registry.ts';
 import { stateFileStore } from './state-file.ts';
 
 export interface GatewayOptions extends ServiceOptions {
   /** Keep the registry in this JSON file, so that it survives restarts. In memory only by default. */
   stateFile?: string;
+  /**
+   * Keep the registry in Redis at this URL (`redis://host:6379`), shared by every gateway replica
+   * given the same URL and `redisKey`: an app registered through one is forwarded by all. Needs the
+   * `@redis/client` package. Instead of `stateFile`.
+   */
+  redisUrl?: string;
+  /** The prefix of the registry's Redis keys; `taskmesh:gateway` by default. Replicas that share a registry share it. */
+  redisKey?: string;
   /** Milliseconds the gateway waits for an app's reply headers (and between body chunks); 60 s by default. Past it: 504. */
   upstreamTimeout?: number;
   /** Milliseconds between health checks of every app; 10 s by default, 0 for none. */
@@ -31,15 +40,21 @@ export interface GatewayOptions extends ServiceOptions {
 }
 
 /**
- * Where the registry lives: in this process (and its state file), or, in the workers of a gateway
- * launched with `numWorkers > 1`, in the cluster's primary, shared by every worker.
+ * Where the registry lives: in Redis, shared by every replica; in the cluster's primary, shared by
+ * the workers of a gateway launched with `numWorkers > 1`; or in this process (and its state file).
  */
-function registryStore(stateFile: string | undefined): RegistryStore {
-  if (!cluster.isWorker) return stateFile ? stateFileStore(stateFile) : memoryStore();
-  if (process.env[WORKER_ROLE_ENV] === 'worker') return clusterStore(stateFile);
+function registryStore(options: GatewayOptions, warn: (error: Error) => void): RegistryStore {
+  if (options.redisUrl !== undefined) {
+    if (options.stateFile !== undefined) {
+      throw new ConfigError('A gateway keeps its registry in Redis (redisUrl) or in a state file (stateFile), not both: Redis already keeps it across restarts; drop one.');
+    }
+    return redisStore({ url: options.redisUrl, key: options.redisKey ?? 'taskmesh:gateway', onError: warn });
+  }
+  if (!cluster.isWorker) return options.stateFile ? stateFileStore(options.stateFile) : memoryStore();
+  if (process.env[WORKER_ROLE_ENV] === 'worker') return clusterStore(options.stateFile);
   // A cluster of the user's own: no primary of ours keeps the registry, and each worker's would diverge.
   throw new ConfigError(
-    "A Gateway in a cluster keeps one registry in the cluster's primary, which only taskmesh's launcher sets up: launch it with `Gateway.launch({ numWorkers })` rather than forking workers yourself.",
+    "A Gateway in a cluster keeps one registry in the cluster's primary, which only taskmesh's launcher sets up: launch it with `Gateway.launch({ numWorkers })` rather than forking workers yourself (or share the registry in Redis with `redisUrl`).",
   );
 }
 
@@ -56,7 +71,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
 
   constructor(options: GatewayOptions = {}) {
     super(options);
-    this.registry = new AppRegistry(registryStore(options.stateFile));
+    this.registry = new AppRegistry(registryStore(options, (error) => this.app?.log.warn({ err: error }, `gateway registry: ${error.message}`)));
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
     this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });

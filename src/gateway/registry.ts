@@ -33,6 +33,8 @@ export interface RegistryStore {
    * they are (notices may come in any order with this process's own changes, so they carry none).
    */
   watch?(listener: () => void): () => void;
+  /** Let go of connections (a shared store's). */
+  close?(): Promise<void>;
   /** Shown in logs and errors, e.g. the state file's path. */
   readonly description: string;
 }
@@ -159,6 +161,7 @@ export class AppRegistry {
   async close(): Promise<void> {
     this.#unwatch?.();
     this.#unwatch = undefined;
+    await this.#store.close?.();
     const pools = [...this.#apps.values()].map((a) => a.pool);
     this.#apps.clear();
     await Promise.all([...new Set(pools)].map((p) => p.close().catch(() => {})));

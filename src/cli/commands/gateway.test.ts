@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EchoService } from '../../../examples/echo/echo.service.ts';
 import { runCli, startCli, stopCli, type CliRun } from '../../../test/helpers/cli.ts';
 import { freePort } from '../../../test/helpers/free-port.ts';
+import { hasRedisServer, needsRedis, startRedis } from '../../../test/helpers/redis.ts';
 import { ExitCode } from '../command.ts';
 
 let echo: EchoService;
@@ -102,6 +104,28 @@ describe('taskmesh gateway and taskmesh register', () => {
     const unreachable = await register([`http://127.0.0.1:${port}`, 'echoer', echo.url]);
     expect(unreachable.code).toBe(ExitCode.Unreachable);
     expect(unreachable.stderr).toContain(`127.0.0.1:${port}`);
+  });
+
+  it.skipIf(!hasRedisServer)(`two gateways given one --redis share their registry: an app registered with one is forwarded by the other${needsRedis}`, async () => {
+    const redis = await startRedis();
+    try {
+      const shared = ['--redis', redis.url, '--redis-key', 'cli-test'];
+      const first = await gatewayCli(['--host', '127.0.0.1', '--port', '0', ...shared]);
+      const second = await gatewayCli(['--host', '127.0.0.1', '--port', '0', ...shared]);
+      expect((await register([first.url, 'echoer', echo.url])).code).toBe(ExitCode.Ok);
+      let reply: unknown;
+      for (let i = 0; i < 100 && JSON.stringify(reply) !== '{"echoed":"shared"}'; i++) {
+        reply = await echoThrough(second.url, 'shared');
+        await sleep(20);
+      }
+      expect(reply).toEqual({ echoed: 'shared' });
+      const both = await runCli(['gateway', '--port', '0', '--state', join(dir, 'x.json'), '--redis', redis.url, '--log-level', 'silent']);
+      expect(both.code).toBe(ExitCode.Usage);
+      expect(both.stderr).toContain('not both');
+    } finally {
+      for (const run of runs.splice(0)) stopCli(run);
+      await redis.dispose();
+    }
   });
 
   it('gateway refuses wrong options and a port in use', async () => {

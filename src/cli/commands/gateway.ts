@@ -6,7 +6,7 @@ import { UsageError, fail, parseCommandArgs, wholeNumber } from '../support.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const usage = `Usage: taskmesh gateway [--host HOST] [--port PORT] [--state FILE] [--upstream-timeout MS] [--health-interval MS] [--log-level LEVEL]
+const usage = `Usage: taskmesh gateway [--host HOST] [--port PORT] [--state FILE | --redis URL [--redis-key KEY]] [--upstream-timeout MS] [--health-interval MS] [--log-level LEVEL]
 
 Serve a gateway that forwards /{app}/{path} to the apps registered with it, and lists their MCP
 tools on its own MCP endpoint, until Ctrl-C.
@@ -14,6 +14,9 @@ tools on its own MCP endpoint, until Ctrl-C.
   --host HOST              address to listen on (default: the host of the default URL, localhost)
   --port PORT              port to listen on; 0 picks a free one (default: the port of the default URL, 8000)
   --state FILE             keep the registry in FILE, so that it survives restarts (default: in memory)
+  --redis URL              keep the registry in Redis at URL (redis://host:6379), shared by every gateway
+                           given the same URL and key (needs the @redis/client package)
+  --redis-key KEY          prefix of the registry's Redis keys (default taskmesh:gateway)
   --upstream-timeout MS    how long to wait for an app's reply before answering 504 (default 60000)
   --health-interval MS     how often to check every app's health; 0 for never (default 10000)
   --log-level LEVEL        ${LEVELS.join(', ')} (default info)
@@ -27,6 +30,8 @@ function gatewayFrom(args: string[], io: CliIo): Gateway {
     host: { type: 'string' },
     port: { type: 'string' },
     state: { type: 'string' },
+    redis: { type: 'string' },
+    'redis-key': { type: 'string' },
     'upstream-timeout': { type: 'string' },
     'health-interval': { type: 'string' },
     'log-level': { type: 'string' },
@@ -42,6 +47,8 @@ function gatewayFrom(args: string[], io: CliIo): Gateway {
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.state !== undefined ? { stateFile: values.state } : {}),
+    ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
+    ...(values['redis-key'] !== undefined ? { redisKey: values['redis-key'] } : {}),
     ...(upstreamTimeout !== undefined ? { upstreamTimeout } : {}),
     ...(healthCheckInterval !== undefined ? { healthCheckInterval } : {}),
     ...(token ? { adminToken: token } : {}),
