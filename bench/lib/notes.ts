@@ -85,5 +85,9 @@ export const notes: Record<string, string> = {
   rss:
     'Was 1.39-1.41x (compiled) when importing taskmesh loaded undici, the gateway\'s MCP client SDK and yaml in ' +
     'every service; the core now loads them on first use (commit 3588cf2). Running the .ts sources (`--ts`) adds ' +
-    'Node\'s type stripper, about 17 MB more.',
+    'Node\'s type stripper, about 17 MB more. Measured by import, one at a time, after the rest: zod about 20 MB, Fastify ' +
+    '12 MB, taskmesh\'s own modules 6 MB, and the MCP runtime, which loads just after a service starts, about 12 MB (the ' +
+    'SDK 5 MB, its Node adapter 3 MB, the servers it builds the rest). The Node adapter, with the web server adapter it ' +
+    'brings, now loads on first use (src/mcp/http/node-adapter.ts): only 2025-era sessions, batches and 2026-07-28 ' +
+    'requests other than a plain tools/call need it. That took 2-3 MB off the idle service (1.28-1.30x -> 1.24x).',
 };
