@@ -7,30 +7,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
-import type { Gateway } from './gateway.ts';
+import { logCapture } from '../../test/helpers/log-capture.ts';
+import type { FastifyInstance } from 'fastify';
+import { answersDirectly } from '../service/direct-calls.ts';
+import { Gateway, type GatewayOptions } from './gateway.ts';
 import { postJson, startGateway, startUpstream, type Received } from './test-support.ts';
 
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
 let gateway: Gateway;
 let echo: EchoService;
 
+/** A gateway whose app is customised (a configureApp that only calls its own): every request goes through Fastify. */
+class CustomisedGateway extends Gateway {
+  protected override async configureApp(app: FastifyInstance): Promise<void> {
+    await super.configureApp(app);
+  }
+}
+
+async function customisedGateway(options: GatewayOptions): Promise<Gateway> {
+  const customised = new CustomisedGateway({ host: '127.0.0.1', port: 0, logger: false, healthCheckInterval: 0, ...options });
+  await customised.start();
+  return customised;
+}
+
 beforeAll(async () => {
   upstream = await startUpstream();
   echo = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
   await echo.start();
-  gateway = await startGateway({ upstreamTimeout: 300 });
-  for (const [name, url] of [
-    ['up', upstream.url],
-    ['based', `${upstream.url}/base`],
-    ['echoer', echo.url],
-    ['gone', `http://127.0.0.1:${await freePort()}`],
-  ] as const) {
-    expect((await postJson(`${gateway.url}/register_app`, { name, url })).status).toBe(200);
-  }
 });
 
 afterAll(async () => {
-  await gateway?.stop();
   await echo?.stop();
   await upstream?.close();
 });
@@ -40,7 +46,29 @@ async function inspect(path: string, init: Parameters<typeof request>[1] = {}): 
   return { status: response.statusCode, headers: response.headers, received: (await response.body.json()) as Received };
 }
 
-describe('forwarding /{app}/{rest}', () => {
+// Every case twice: forwarded beside Fastify (the direct path of an app nobody customised) and
+// through Fastify's route; both must behave alike.
+describe.each([
+  ['beside Fastify', startGateway, true],
+  ['through Fastify', customisedGateway, false],
+] as const)('forwarding /{app}/{rest}, %s', (_path, make, direct) => {
+  beforeAll(async () => {
+    gateway = await make({ upstreamTimeout: 300 });
+    for (const [name, url] of [
+      ['up', upstream.url],
+      ['based', `${upstream.url}/base`],
+      ['echoer', echo.url],
+      ['gone', `http://127.0.0.1:${await freePort()}`],
+    ] as const) {
+      expect((await postJson(`${gateway.url}/register_app`, { name, url })).status).toBe(200);
+    }
+  });
+  afterAll(() => gateway?.stop());
+
+  it(direct ? 'is answered beside Fastify' : 'is answered by Fastify', () => {
+    expect(answersDirectly(gateway.app!.server)).toBe(direct);
+  });
+
   it('passes the query string through untouched', async () => {
     const { received } = await inspect('/inspect?a=1&b=x%20y&a=2&empty=');
     expect(received.method).toBe('GET');
@@ -155,7 +183,8 @@ describe('forwarding /{app}/{rest}', () => {
 
   it('ends the request to the app when the caller goes away', async () => {
     // A gateway that would wait for the app for a minute: only the caller leaving ends the request.
-    const patient = await startGateway({ upstreamTimeout: 60_000 });
+    const patient = await make({ upstreamTimeout: 60_000 });
+    upstream.events.length = 0;
     try {
       await postJson(`${patient.url}/register_app`, { name: 'up', url: upstream.url });
       const controller = new AbortController();
@@ -212,5 +241,36 @@ describe('forwarding /{app}/{rest}', () => {
     const response = await request(`${gateway.url}/nothing-here`);
     expect(response.statusCode).toBe(404);
     expect(((await response.body.json()) as { code: string }).code).toBe(ErrorCodes.NOT_FOUND);
+  });
+});
+
+describe('the request lines of forwarded calls', () => {
+  it('are the same beside Fastify and through it, the 502 error line included', async () => {
+    const lines = async (make: (options: GatewayOptions) => Promise<Gateway>) => {
+      const logs = logCapture();
+      const gw = await make({ upstreamTimeout: 300, logger: { level: 'info', stream: logs.stream } });
+      try {
+        await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });
+        await postJson(`${gw.url}/register_app`, { name: 'gone', url: `http://127.0.0.1:${await freePort()}` });
+        await postJson(`${gw.url}/echoer/echo`, { message: 'logged' }, { 'x-request-id': 'trace-1' });
+        await postJson(`${gw.url}/gone/echo`, {}, { 'x-request-id': 'trace-2' });
+        await postJson(`${gw.url}/nobody/echo`, {}, { 'x-request-id': 'trace-3' });
+      } finally {
+        await gw.stop();
+      }
+      return logs.lines
+        .filter((line) => String(line.requestId).startsWith('trace-'))
+        .map(({ time: _time, pid: _pid, durationMs, err, ...line }): Record<string, unknown> => ({ ...line, durationMs: typeof durationMs, err: (err as { message?: string } | undefined)?.message?.replace(/:\d+/g, ':<port>') }));
+    };
+    const direct = await lines(startGateway);
+    const throughFastify = await lines(customisedGateway);
+    expect(direct.map((line) => [line.requestId, line.msg === 'request' ? line.status : line.msg])).toEqual([
+      ['trace-1', 200],
+      ['trace-2', expect.stringContaining('request failed: ')],
+      ['trace-2', 502],
+      ['trace-3', 404],
+    ]);
+    const portless = (entries: Record<string, unknown>[]) => entries.map((line) => ({ ...line, msg: String(line.msg).replace(/:\d+/g, ':<port>') }));
+    expect(portless(direct)).toEqual(portless(throughFastify));
   });
 });

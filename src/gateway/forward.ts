@@ -4,13 +4,18 @@
  * the reply's status and headers passed back whatever its content type.
  *
  * The routes live in their own Fastify plugin context so that the service's JSON body parser and
- * body limit do not apply: bodies are never buffered or parsed here.
+ * body limit do not apply: bodies are never buffered or parsed here. A gateway whose app nobody
+ * customised also forwards beside Fastify (the service's direct path, src/service/direct-calls.ts):
+ * a request for a registered app skips Fastify's routing and request objects, with the same relay,
+ * error replies, headers and log line.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
+import { addDirectRoute, requestLogger, writeJson, type DirectRoute } from '../service/direct-calls.ts';
+import { toErrorReply } from '../service/error-replies.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 
@@ -41,6 +46,19 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 const contentTypeKey = Symbol('taskmesh.forwardedContentType');
 type ForwardedRequest = FastifyRequest & { [contentTypeKey]?: string };
 
+/** One request to forward, through Fastify or beside it. */
+interface Forwarding {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  /** Its Content-Type (the Fastify path hides it from Fastify until here). */
+  contentType: string | undefined;
+  /** Take the response over before its head is written: the request id header, and the log line when it ends. */
+  takeOver(): void;
+  /** The caller went away, or the reply broke after it began: end the exchange with nothing more written. */
+  abandon(): void;
+}
+
 /** Headers Connection names are hop-by-hop too. */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
@@ -48,8 +66,8 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined
   return new Set(value.split(',').map((t) => t.trim().toLowerCase()));
 }
 
-function forwardedRequestHeaders(request: ForwardedRequest): Record<string, string | string[]> {
-  const source = request.raw.headers;
+function forwardedRequestHeaders(forwarding: Forwarding): Record<string, string | string[]> {
+  const source = forwarding.req.headers;
   const listed = connectionTokens(source);
   const headers: Record<string, string | string[]> = {};
   for (const key in source) {
@@ -57,14 +75,13 @@ function forwardedRequestHeaders(request: ForwardedRequest): Record<string, stri
     if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
     headers[key] = value;
   }
-  const contentType = request[contentTypeKey];
-  if (contentType !== undefined) headers['content-type'] = contentType;
-  const client = request.raw.socket.remoteAddress;
+  if (forwarding.contentType !== undefined) headers['content-type'] = forwarding.contentType;
+  const client = forwarding.req.socket.remoteAddress;
   const prior = source['x-forwarded-for'];
   if (client) headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   if (source.host && !source['x-forwarded-host']) headers['x-forwarded-host'] = source.host;
-  if (!source['x-forwarded-proto']) headers['x-forwarded-proto'] = 'encrypted' in request.raw.socket ? 'https' : 'http';
-  headers[REQUEST_ID_HEADER] = request.id;
+  if (!source['x-forwarded-proto']) headers['x-forwarded-proto'] = 'encrypted' in forwarding.req.socket ? 'https' : 'http';
+  headers[REQUEST_ID_HEADER] = forwarding.requestId;
   return headers;
 }
 
@@ -93,10 +110,10 @@ function replyHeaders(upstream: IncomingHttpHeaders, requestId: string): Record<
  * in time, so that the gateway answers 502 or 504 itself. The reply body then flows chunk by chunk
  * straight to the caller's socket, the app's socket pausing while the caller's is full.
  */
-function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyReply, timeout: number): Promise<void> {
-  const res = reply.raw;
-  const rawUrl = request.raw.url ?? '/';
-  const method = request.raw.method ?? 'GET';
+function relay(target: UpstreamApp, forwarding: Forwarding, timeout: number): Promise<void> {
+  const { req, res } = forwarding;
+  const rawUrl = req.url ?? '/';
+  const method = req.method ?? 'GET';
   return new Promise((resolve, reject) => {
     let upstream: Dispatcher.DispatchController | undefined;
     let started = false;
@@ -111,8 +128,8 @@ function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyRep
       {
         method: method as Dispatcher.HttpMethod,
         path: target.basePath + rawUrl.slice(rawUrl.indexOf('/', 1)),
-        headers: forwardedRequestHeaders(request),
-        body: hasBody(request.raw.headers, method) ? request.raw : null,
+        headers: forwardedRequestHeaders(forwarding),
+        body: hasBody(req.headers, method) ? req : null,
         headersTimeout: timeout,
         bodyTimeout: timeout,
       },
@@ -123,8 +140,8 @@ function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyRep
         onResponseStart(_controller, statusCode, headers) {
           if (statusCode < 200) return;
           started = true;
-          takeOver(reply);
-          res.writeHead(statusCode, replyHeaders(headers, request.id));
+          forwarding.takeOver();
+          res.writeHead(statusCode, replyHeaders(headers, forwarding.requestId));
           resolve();
         },
         onResponseData(controller, chunk) {
@@ -138,14 +155,60 @@ function relay(target: UpstreamApp, request: ForwardedRequest, reply: FastifyRep
         },
         onResponseError(_controller, error) {
           if (started || callerGone) {
-            reply.hijack();
-            res.destroy();
+            forwarding.abandon();
             resolve();
           } else reject(error);
         },
       },
     );
   });
+}
+
+/** Forward to `target`; an app that cannot be reached, or answers too late, rejects with the gateway's own error. */
+async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, timeout: number): Promise<void> {
+  try {
+    await relay(target, forwarding, timeout);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, timeout);
+    throw new UpstreamUnreachableError(name, target.url, error);
+  }
+}
+
+/**
+ * Forwarding beside Fastify: a request whose first path segment names a registered app. Anything
+ * else (an unknown app, an encoded name, the gateway's own paths) goes to Fastify, unread.
+ */
+function forwardDirectly(registry: AppRegistry, timeout: number): DirectRoute {
+  return (req, res, path) => {
+    const url = req.url ?? '';
+    const slash = url.indexOf('/', 1);
+    if (url[0] !== '/' || slash < 0) return false;
+    const name = url.slice(1, slash);
+    const target = name.includes('%') ? undefined : registry.get(name);
+    if (!target) return false;
+    const { requestId, log } = requestLogger(path, req);
+    const method = req.method ?? 'GET';
+    const forwarding: Forwarding = {
+      req,
+      res,
+      requestId,
+      contentType: req.headers['content-type'],
+      takeOver() {
+        res.setHeader(REQUEST_ID_HEADER, requestId);
+        if (log) res.once('finish', () => log.completed(method, url, res.statusCode));
+      },
+      abandon: () => res.destroy(),
+    };
+    forward(name, target, forwarding, timeout).catch((error: unknown) => {
+      // As the Fastify path's error handler and onSend hook answer it.
+      const { status, body } = toErrorReply(error, requestId, path.development);
+      if (status >= 500) log?.error({ err: error }, `request failed: ${body.message}`);
+      writeJson(res, status, body, requestId);
+      log?.completed(method, url, status);
+    });
+    return true;
+  };
 }
 
 export async function forwardingRoutes(app: FastifyInstance, options: ForwardingOptions): Promise<void> {
@@ -169,12 +232,17 @@ export async function forwardingRoutes(app: FastifyInstance, options: Forwarding
     const name = (request.params as { app: string }).app;
     const target = registry.get(name);
     if (!target) throw new AppNotRegisteredError(name, registry.names());
-    try {
-      await relay(target, request, reply, upstreamTimeout);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, upstreamTimeout);
-      throw new UpstreamUnreachableError(name, target.url, error);
-    }
+    await forward(name, target, {
+      req: request.raw,
+      res: reply.raw,
+      requestId: request.id,
+      contentType: request[contentTypeKey],
+      takeOver: () => void takeOver(reply),
+      abandon() {
+        reply.hijack();
+        reply.raw.destroy();
+      },
+    }, upstreamTimeout);
   });
+  addDirectRoute(app.server, forwardDirectly(registry, upstreamTimeout));
 }

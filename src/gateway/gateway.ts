@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { isLoopbackHost, normalizeUrl, settings } from '../config.ts';
 import { AppNotRegisteredError, ConfigError, InvalidInputError } from '../errors.ts';
-import { Service, type ServiceOptions } from '../service/service.ts';
+import { Service, keepsDirectPath, type ServiceOptions } from '../service/service.ts';
 import type { EndpointHandler } from '../service/endpoint.ts';
 import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
@@ -61,6 +61,11 @@ function registryStore(options: GatewayOptions, warn: (error: Error) => void): R
 export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   /** `Gateway.connect(url)` and `Gateway.launch()` return a GatewayClient. */
   static override connectionManager = GatewayClient;
+
+  static {
+    // Its forwarding adds a direct route of its own (./forward.ts); a subclass's configureApp does not keep it.
+    keepsDirectPath(this.prototype.configureApp);
+  }
 
   readonly registry: AppRegistry;
   /** The apps' MCP tools on the gateway's own MCP endpoint; undefined when MCP is off (`mcp: { enabled: false }`). */

@@ -39,6 +39,8 @@ export interface DirectCallsHost {
 /** What a direct route is given besides the request: the service's settings, and the way back to Fastify. */
 export interface DirectPath {
   readonly bodyLimit: number;
+  /** Error replies carry their stack (development mode). */
+  readonly development: boolean;
   readonly parseJson: JsonParser;
   readonly lines: RequestLines | undefined;
   /**
@@ -76,6 +78,7 @@ export function answerDirectCalls(server: Server, host: DirectCallsHost): void {
   const endpoints = directCalls(host);
   const path: DirectPath = {
     bodyLimit: host.bodyLimit,
+    development: host.development,
     parseJson: host.parseJson,
     lines: host.lines,
     toFastify(req: ReadRequest, res, body) {

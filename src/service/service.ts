@@ -56,6 +56,18 @@ type ManagerOf<S> = S extends { connectionManager: infer M extends ConnectionMan
 
 const emptyContract: Contract<string, Record<never, AnyTask>> = Object.freeze({ kind: 'taskmesh.contract', name: 'Service', tasks: {} });
 
+/**
+ * configureApp overrides of taskmesh's own (the Gateway's) that add nothing to the requests the
+ * direct path answers, or that add their own direct routes: an app configured only by them keeps
+ * the direct path. A user's override (a subclass's) never is one.
+ */
+const plainConfigurers = new WeakSet<(app: FastifyInstance) => Promise<void>>();
+
+/** Mark a framework class's configureApp as one that keeps the direct path (see plainConfigurers). */
+export function keepsDirectPath(configureApp: (app: FastifyInstance) => Promise<void>): void {
+  plainConfigurers.add(configureApp);
+}
+
 export class Service extends McpSurface {
   /** The contract the service serves; set by `Service.for(contract)`. */
   static contract: AnyContract = emptyContract;
@@ -244,7 +256,7 @@ export class Service extends McpSurface {
       },
       {
         // Only for an app nobody customises: hooks added in configureApp (auth, say) must see every call.
-        directCalls: this.configureApp === Service.prototype.configureApp && !this.options.cors,
+        directCalls: (this.configureApp === Service.prototype.configureApp || plainConfigurers.has(this.configureApp)) && !this.options.cors,
         bodyLimit: this.options.bodyLimit ?? 1024 * 1024,
         cors: this.options.cors ?? false,
         development,
