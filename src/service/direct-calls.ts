@@ -103,6 +103,23 @@ export function addDirectRoute(server: Server, route: DirectRoute): boolean {
   return direct !== undefined;
 }
 
+/**
+ * configureApp overrides of taskmesh's own (the Gateway's) that add nothing to the requests the
+ * direct path answers, or add direct routes of their own: an app configured only by them keeps the
+ * direct path. A user's override (a subclass's) never is one.
+ */
+const plainConfigurers = new WeakSet<object>();
+
+/** Mark a framework class's configureApp as one that keeps the direct path. */
+export function keepDirectPath(configureApp: object): void {
+  plainConfigurers.add(configureApp);
+}
+
+/** Whether an app configured by `configureApp` keeps the direct path (besides Service's own, which adds nothing). */
+export function keepsDirectPath(configureApp: object): boolean {
+  return plainConfigurers.has(configureApp);
+}
+
 /** Whether a server answers plain endpoint calls directly (for tests and diagnostics). */
 export function answersDirectly(server: Server): boolean {
   return installed.has(server);

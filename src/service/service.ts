@@ -20,6 +20,7 @@ import type { StdioStreams } from '../mcp/stdio.ts';
 import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
 import { trackConnections, type ConnectionTracker } from './connections.ts';
+import { keepsDirectPath } from './direct-calls.ts';
 import { buildHttpApp, listenError } from './http-app.ts';
 import type { LoggerOption } from './logging.ts';
 
@@ -55,18 +56,6 @@ type ContractOf<S> = S extends { contract: infer C extends AnyContract } ? C : A
 type ManagerOf<S> = S extends { connectionManager: infer M extends ConnectionManagerClass } ? M : undefined;
 
 const emptyContract: Contract<string, Record<never, AnyTask>> = Object.freeze({ kind: 'taskmesh.contract', name: 'Service', tasks: {} });
-
-/**
- * configureApp overrides of taskmesh's own (the Gateway's) that add nothing to the requests the
- * direct path answers, or that add their own direct routes: an app configured only by them keeps
- * the direct path. A user's override (a subclass's) never is one.
- */
-const plainConfigurers = new WeakSet<(app: FastifyInstance) => Promise<void>>();
-
-/** Mark a framework class's configureApp as one that keeps the direct path (see plainConfigurers). */
-export function keepsDirectPath(configureApp: (app: FastifyInstance) => Promise<void>): void {
-  plainConfigurers.add(configureApp);
-}
 
 export class Service extends McpSurface {
   /** The contract the service serves; set by `Service.for(contract)`. */
@@ -256,7 +245,7 @@ export class Service extends McpSurface {
       },
       {
         // Only for an app nobody customises: hooks added in configureApp (auth, say) must see every call.
-        directCalls: (this.configureApp === Service.prototype.configureApp || plainConfigurers.has(this.configureApp)) && !this.options.cors,
+        directCalls: (this.configureApp === Service.prototype.configureApp || keepsDirectPath(this.configureApp)) && !this.options.cors,
         bodyLimit: this.options.bodyLimit ?? 1024 * 1024,
         cors: this.options.cors ?? false,
         development,

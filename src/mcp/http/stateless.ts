@@ -8,6 +8,9 @@
  * The plain `tools/call` (no progress token) goes straight to the same tool handler the server
  * uses, skipping the SDK's re-validation of a request and a result that the handler's own
  * checks already cover: it is the call that has to be cheap.
+ *
+ * Requests come through the Fastify route or, in an app nobody customised, beside it
+ * (./direct-route.ts); an AnswerSink writes the answer either way, the same.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
