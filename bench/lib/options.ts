@@ -5,8 +5,8 @@ import type { Settings } from './runner.ts';
 export const USAGE = `npm run bench [-- options]
 
   --quick            3 rounds of 2 s, 1 s warm-up (a rough look in about 3 minutes)
-  --rounds N         rounds of A then B per row (BENCH_ROUNDS; 5)
-  --seconds N        seconds of load per measurement (BENCH_SECONDS; 3)
+  --rounds N         rounds of A then B per row (BENCH_ROUNDS; 9)
+  --seconds N        seconds of load per measurement (BENCH_SECONDS; 2)
   --warmup N         seconds of warm-up load per side (BENCH_WARMUP; 2)
   --only ID,ID       run only these rows (BENCH_ONLY); results then go to bench/results/ only
   --keep-logs        servers log to bench/results/logs/ instead of /dev/null (BENCH_KEEP_LOGS=1)
@@ -51,8 +51,10 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     return typeof value === 'string' ? value : env[variable];
   };
   const quick = flags.has('quick') || env.BENCH_QUICK === '1';
-  const rounds = whole(text('rounds', 'BENCH_ROUNDS'), '--rounds', 1) ?? (quick ? 3 : 5);
-  const seconds = whole(text('seconds', 'BENCH_SECONDS'), '--seconds', 1) ?? (quick ? 2 : 3);
+  const rounds = whole(text('rounds', 'BENCH_ROUNDS'), '--rounds', 1) ?? (quick ? 3 : 9);
+  // Many short pairs rather than a few long ones: on a shared VM, others' load comes and goes within
+  // seconds, and the median of nine pairs holds where that of five fell either side of a goal.
+  const seconds = whole(text('seconds', 'BENCH_SECONDS'), '--seconds', 1) ?? 2;
   const warmupSeconds = whole(text('warmup', 'BENCH_WARMUP'), '--warmup', 1) ?? (quick ? 1 : 2);
   const only = (text('only', 'BENCH_ONLY') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   return {
