@@ -29,7 +29,13 @@ export const notes: Record<string, string> = {
     'error replies, headers and log line (tests hold both paths\' answers and lines equal); everything else goes to Fastify ' +
     'unread. Profiled after: taskmesh spends about the anchor\'s CPU per request (100 vs 104 µs in one profiled run, its ' +
     'own code about 10 µs of it: the line, zod, the reply) while still validating with zod and logging every request. ' +
-    'The rounds spread widely on this VM: read the CPU line under the row as much as the median.',
+    'The rounds spread widely on this VM: read the CPU line under the row as much as the median. **Where it stands** ' +
+    '(session 3): the row read 0.95x, 0.92x, 0.82x, 0.84x and 0.79x in five full runs of the same code, its single ' +
+    'rounds 0.64-1.32x. Loaded at once, both servers on one core and both wrk on the other (which cancels the ' +
+    'machine\'s swings), taskmesh gives 0.85-0.86x the anchor\'s requests/s and 0.84-0.85x its CPU per request in three ' +
+    'runs: at the goal, not past it. Profiled, what taskmesh adds is spread thin (its own code about 10% of a request: ' +
+    'the log line, the request id, zod, the reply), the anchor logs nothing, and half of either side\'s CPU is the ' +
+    'reply\'s write syscall.',
   'http-fastify-logged':
     'Context for the row above: the same anchor with `logger: true` (Fastify\'s default logger writes two lines per ' +
     'request through a child logger, taskmesh one line without). taskmesh, logging every request, is ahead of Fastify ' +
@@ -71,7 +77,10 @@ export const notes: Record<string, string> = {
     'one writev each way) and those loopback syscalls are the largest part of the gateway\'s CPU (writev alone 27%); the ' +
     'Python gateway\'s cost is interpreter time, which this machine\'s slow syscalls do not inflate. Pipelining requests ' +
     'to the app would save reads, but undici does not pipeline POSTs or streamed bodies. taskmesh\'s gateway is level with ' +
-    'or ahead of the bare proxy (row above); its per-request logging got the same fixes as the HTTP row.',
+    'or ahead of the bare proxy (row above); its per-request logging got the same fixes as the HTTP row. In session 3 ' +
+    'the gateway forwards beside Fastify (row above: 7-16% less gateway CPU per request), and this row went from ' +
+    '6.2-6.5x to 6.8-7.0x; strace still shows two reads and two writevs per forwarded request, the floor for a proxy ' +
+    'that does not pipeline.',
   launch:
     'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
     'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +
