@@ -60,6 +60,16 @@ export const notes: Record<string, string> = {
     'a direct path too (src/mcp/http/modern-call.ts, with the SDK\'s answer byte for byte, tests compare both paths): ' +
     'measured by hand with wrk on the compiled echo service, about 685 µs of server CPU per call through the SDK\'s ' +
     'createMcpHandler, about 165-205 µs on the direct path, level with the 2025-era one.',
+  'mcp-session':
+    'Added in session 3 as context (no issue names a goal for it): the path of clients that keep a 2025-era session, ' +
+    'which the stateless rows above do not measure. taskmesh is **behind** the SDK v1 session anchor here (0.6x in the ' +
+    'first runs). Profiled: about 600 µs of CPU per call, against about 140 µs for a stateless call. In a session ' +
+    'taskmesh serves every message through the SDK v2 web-standard transport: each request is turned into a web Request ' +
+    'and each answer read back from a web Response stream (node internals about a third of the call), the SDK checks ' +
+    'every message with zod (about 10%), GC about 10%, and the answer goes out as an SSE event stored for resumption. ' +
+    'The anchor (v1) handles Node requests directly with JSON answers. Next step: answer a plain tools/call in a session ' +
+    'as the stateless path does, keeping what a session adds (its log level, and asking the client back over the ' +
+    'session for elicitation or sampling).',
   'gateway-proxy':
     'Profiled side by side (gateway and upstream on one core): the gateway spent less CPU per forwarded request than ' +
     '@fastify/http-proxy (483 vs 525 µs in one profiled run, its own forwarding code about 3%), and its rounds ' +

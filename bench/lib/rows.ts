@@ -13,6 +13,8 @@ import {
   echoAnswers,
   idleRssKiB,
   mcpAnswers,
+  mcpInitializes,
+  mcpSession,
   medianOf,
   nodeServer,
   pythonServer,
@@ -167,6 +169,29 @@ export const rows: RowSpec[] = [
         return {
           a: wrkSide(ctx, 'mcp_v2_echo', `${anchor.url}/`, 'mcp_call.lua', [anchor.server]),
           b: wrkSide(ctx, 'taskmesh MCP', `${ours.url}${path}`, 'mcp_call.lua', [ours.server]),
+        };
+      });
+    },
+  },
+  {
+    id: 'mcp-session',
+    unit: 'calls/s',
+    title: 'MCP tools/call in a 2025-era session vs MCP SDK v1 session',
+    anchor: 'mcp_sdk_session.mjs',
+    figure: 'tools/call per second in one initialized session, taskmesh ÷ anchor (wrk, mcp_call_session.lua): what clients that keep a session get',
+    needs: ['wrk'],
+    available: mcpLanded,
+    setup: async (ctx) => {
+      const path = await mcpPathOf();
+      return trial(async (keep) => {
+        const anchor = await nodeServer(ctx, { name: 'mcp_sdk_session', script: anchorScript(ctx, 'mcp_sdk_session.mjs'), args: [], taskmesh: false, ready: (url) => mcpInitializes(`${url}/`) });
+        keep(anchor);
+        const ours = await taskmeshEcho(ctx);
+        keep(ours);
+        const [anchorSession, ourSession] = [await mcpSession(ctx, `${anchor.url}/`), await mcpSession(ctx, `${ours.url}${path}`)];
+        return {
+          a: wrkSide(ctx, 'mcp_sdk_session', `${anchor.url}/`, 'mcp_call_session.lua', [anchor.server], { MCP_SID: anchorSession }),
+          b: wrkSide(ctx, 'taskmesh MCP session', `${ours.url}${path}`, 'mcp_call_session.lua', [ours.server], { MCP_SID: ourSession }),
         };
       });
     },

@@ -20,6 +20,13 @@ export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'applic
 export const echoAnswers = (baseUrl: string, path = '/echo') =>
   answers(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ECHO_BODY });
 export const mcpAnswers = (url: string) => answers(url, { method: 'POST', headers: MCP_HEADERS, body: MCP_CALL_BODY });
+/** Ready for sessions: an `initialize` is answered (a stateful server refuses a call without one). */
+export const mcpInitializes = (url: string) =>
+  answers(url, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+  });
 
 export interface NodeServer {
   name: string;
@@ -85,9 +92,9 @@ export const anchorScript = (ctx: BenchContext, file: string) => join(ctx.env.an
  * Load with wrk (pinned to the load core): requests/s, and the CPU the measured servers spent per
  * request, which is far less noisy than the rate on a shared machine.
  */
-export function wrkSide(ctx: BenchContext, label: string, url: string, script: string, measured: ServerProcess[]): Side {
+export function wrkSide(ctx: BenchContext, label: string, url: string, script: string, measured: ServerProcess[], env?: Record<string, string>): Side {
   const load = (seconds: number) =>
-    runWrk({ url, script: join(ctx.env.anchors, script), seconds, connections: ctx.settings.connections, pin: ctx.env.pinLoad });
+    runWrk({ url, script: join(ctx.env.anchors, script), seconds, connections: ctx.settings.connections, pin: ctx.env.pinLoad, ...(env ? { env } : {}) });
   const cpu = () => measured.reduce((sum, server) => sum + server.cpuSeconds(), 0);
   return {
     label,
@@ -102,6 +109,14 @@ export function wrkSide(ctx: BenchContext, label: string, url: string, script: s
       return { value: result.requestsPerSecond, cpuMicrosPerOp: ((after - before) * 1e6) / result.requests };
     },
   };
+}
+
+/** A 2025-era MCP session opened at `url` by the anchors' own mcp_session_init.sh: its id, for mcp_call_session.lua. */
+export async function mcpSession(ctx: BenchContext, url: string): Promise<string> {
+  const { stdout } = await run('sh', [join(ctx.env.anchors, 'mcp_session_init.sh'), url]);
+  const id = stdout.trim();
+  if (!id) throw new BenchError(`No MCP session could be opened at ${url}: initialize gave no Mcp-Session-Id.`);
+  return id;
 }
 
 /** Run a driver script (bench/drivers) to completion and read the JSON line it prints. */
