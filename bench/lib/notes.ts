@@ -30,7 +30,7 @@ export const notes: Record<string, string> = {
     'unread. Profiled after: taskmesh spends about the anchor\'s CPU per request (100 vs 104 µs in one profiled run, its ' +
     'own code about 10 µs of it: the line, zod, the reply) while still validating with zod and logging every request. ' +
     'The rounds spread widely on this VM: read the CPU line under the row as much as the median. **Where it stands** ' +
-    '(session 3): the row read 0.95x, 0.92x, 0.82x, 0.84x and 0.79x in five full runs of the same code, its single ' +
+    '(session 3): the row read 0.95x, 0.92x, 0.82x, 0.84x, 0.79x and 1.00x in six full runs of nearly the same code, its single ' +
     'rounds 0.64-1.32x. Loaded at once, both servers on one core and both wrk on the other (which cancels the ' +
     'machine\'s swings), taskmesh gives 0.85-0.86x the anchor\'s requests/s and 0.84-0.85x its CPU per request in three ' +
     'runs: at the goal, not past it. Profiled, what taskmesh adds is spread thin (its own code about 10% of a request: ' +
