@@ -62,8 +62,8 @@ export const notes: Record<string, string> = {
     'createMcpHandler, about 165-205 µs on the direct path, level with the 2025-era one.',
   'mcp-session':
     'Added in session 3 as context (no issue names a goal for it): the path of clients that keep a 2025-era session, ' +
-    'which the stateless rows above do not measure. taskmesh is **behind** the SDK v1 session anchor here (0.6x in the ' +
-    'first runs). Profiled: about 600 µs of CPU per call, against about 140 µs for a stateless call. In a session ' +
+    'which the stateless rows above do not measure. taskmesh is **behind** the SDK v1 session anchor here (0.63x and ' +
+    '0.76x in its first two runs). Its CPU per call is 450-650 µs, against about 140 µs for a stateless call. In a session ' +
     'taskmesh serves every message through the SDK v2 web-standard transport: each request is turned into a web Request ' +
     'and each answer read back from a web Response stream (node internals about a third of the call), the SDK checks ' +
     'every message with zod (about 10%), GC about 10%, and the answer goes out as an SSE event stored for resumption. ' +
