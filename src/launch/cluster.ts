@@ -93,7 +93,7 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
   cluster.on('exit', (worker, code, signal) => {
     const wasReady = ready.delete(worker);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+      if (allDead()) finish();
       return;
     }
     const how = signal ? `signal ${signal}` : `code ${code}`;
@@ -118,8 +118,12 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
     setTimeout(() => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
     }, STOP_GRACE_MS).unref();
-    if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+    if (allDead()) finish();
   };
+
+  // Not "no workers left": cluster.workers keeps a worker whose exit came before its channel's
+  // disconnect until that disconnect, and then no exit event would follow to finish on.
+  const allDead = (): boolean => Object.values(cluster.workers ?? {}).every((worker) => !worker || worker.isDead());
 
   const finish = (): void => {
     if (groupReady) rmSync(spec.pidFile, { force: true });
