@@ -14,8 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
-import { addDirectRoute, requestLogger, writeJson, type DirectRoute } from '../service/direct-calls.ts';
-import { toErrorReply } from '../service/error-replies.ts';
+import { addDirectRoute, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 
@@ -201,10 +200,7 @@ function forwardDirectly(registry: AppRegistry, timeout: number): DirectRoute {
       abandon: () => res.destroy(),
     };
     forward(name, target, forwarding, timeout).catch((error: unknown) => {
-      // As the Fastify path's error handler and onSend hook answer it.
-      const { status, body } = toErrorReply(error, requestId, path.development);
-      if (status >= 500) log?.error({ err: error }, `request failed: ${body.message}`);
-      writeJson(res, status, body, requestId);
+      const status = writeError(res, error, requestId, path.development, log);
       log?.completed(method, url, status);
     });
     return true;

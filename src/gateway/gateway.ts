@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { isLoopbackHost, normalizeUrl, settings } from '../config.ts';
 import { AppNotRegisteredError, ConfigError, InvalidInputError } from '../errors.ts';
-import { keepDirectPath } from '../service/direct-calls.ts';
+import { markDirectPathSafe } from '../service/direct-calls.ts';
 import { Service, type ServiceOptions } from '../service/service.ts';
 import type { EndpointHandler } from '../service/endpoint.ts';
 import { GatewayClient } from './client.ts';
@@ -65,7 +65,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
 
   static {
     // Its forwarding adds a direct route of its own (./forward.ts); a subclass's configureApp does not keep it.
-    keepDirectPath(this.prototype.configureApp);
+    markDirectPathSafe(this.prototype.configureApp);
   }
 
   readonly registry: AppRegistry;

@@ -79,20 +79,19 @@ export function redisStore(options: RedisStoreOptions): RegistryStore {
     },
     async apply(change: RecordChange) {
       const { client } = await connect();
-      let changed: boolean;
-      let records: AppRecord[];
-      try {
-        const write = 'put' in change ? client.multi().hSet(hash, change.put.name, JSON.stringify(change.put)) : client.multi().hDel(hash, change.remove);
-        const [count, version, all] = await write.incr(versionKey).hGetAll(hash).exec();
-        changed = 'put' in change || Number(count) > 0;
-        seen = String(version);
-        records = recordsOf(all as unknown as Record<string, string>);
-      } catch (error) {
-        throw unavailable(error);
-      }
-      // The change is made; a notice that cannot go out now is made up for when the others reconnect.
+      const write = 'put' in change ? client.multi().hSet(hash, change.put.name, JSON.stringify(change.put)) : client.multi().hDel(hash, change.remove);
+      const [count, version, all] = await write
+        .incr(versionKey)
+        .hGetAll(hash)
+        .exec()
+        .catch((error: unknown) => {
+          throw unavailable(error);
+        });
+      const changed = 'put' in change || Number(count) > 0;
+      seen = String(version);
+      // The change is made; a notice that cannot go out now is made up for by the others' version check.
       if (changed) await client.publish(channel, 'changed').catch(options.onError);
-      return { records, changed };
+      return { records: recordsOf(all as unknown as Record<string, string>), changed };
     },
     watch(listener) {
       watchers.add(listener);

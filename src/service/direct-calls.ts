@@ -11,7 +11,8 @@
  * came, untouched: the choice is made from the request line and headers alone, before any of the
  * body is read.
  *
- * Other modules add routes of their own (`addDirectRoute`: the MCP endpoint's stateless calls).
+ * Other modules add routes of their own (`addDirectRoute`: the MCP endpoint's stateless calls, a
+ * gateway's forwarding).
  * A route whose choice depends on the body reads it first, and hands what it does not serve to
  * Fastify with the body it read, which the Fastify route then replays (`replayReadBody`).
  */
@@ -104,20 +105,21 @@ export function addDirectRoute(server: Server, route: DirectRoute): boolean {
 }
 
 /**
- * configureApp overrides of taskmesh's own (the Gateway's) that add nothing to the requests the
- * direct path answers, or add direct routes of their own: an app configured only by them keeps the
- * direct path. A user's override (a subclass's) never is one.
+ * The configureApp methods that keep an app on the direct path: Service's own, which adds nothing,
+ * and taskmesh's own overrides that add nothing the direct path would skip, or add direct routes
+ * of their own (the Gateway's). A user's override (a subclass's) never is one: its hooks must see
+ * every call.
  */
-const plainConfigurers = new WeakSet<object>();
+const directPathSafe = new WeakSet<object>();
 
 /** Mark a framework class's configureApp as one that keeps the direct path. */
-export function keepDirectPath(configureApp: object): void {
-  plainConfigurers.add(configureApp);
+export function markDirectPathSafe(configureApp: object): void {
+  directPathSafe.add(configureApp);
 }
 
-/** Whether an app configured by `configureApp` keeps the direct path (besides Service's own, which adds nothing). */
-export function keepsDirectPath(configureApp: object): boolean {
-  return plainConfigurers.has(configureApp);
+/** Whether an app configured by `configureApp` keeps the direct path. */
+export function isDirectPathSafe(configureApp: object): boolean {
+  return directPathSafe.has(configureApp);
 }
 
 /** Whether a server answers plain endpoint calls directly (for tests and diagnostics). */
@@ -159,6 +161,17 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, re
   res.end(payload);
 }
 
+/**
+ * An error answered as the Fastify path's error handler and onSend hook answer it: the error reply,
+ * and for a 5xx the error's log line. Returns the status, for the request line.
+ */
+export function writeError(res: ServerResponse, error: unknown, requestId: string, development: boolean, log: RequestLogger | undefined): number {
+  const { status, body } = toErrorReply(error, requestId, development);
+  if (status >= 500) log?.error({ err: error }, `request failed: ${body.message}`);
+  writeJson(res, status, body, requestId);
+  return status;
+}
+
 /** A request's id and its logger (undefined when the service logs nothing), as Fastify's would be. */
 export function requestLogger(path: Pick<DirectPath, 'lines'>, req: IncomingMessage): { requestId: string; log: RequestLogger | undefined } {
   const requestId = requestIdOf(req);
@@ -188,10 +201,8 @@ function answer(host: DirectCallsHost, endpoint: Endpoint, req: IncomingMessage,
     log?.completed('POST', req.url!, status);
   };
   const fail = (error: unknown): void => {
-    const { status, body } = toErrorReply(error, requestId, host.development);
-    // As the Fastify path's error handler does.
-    if (status >= 500) log?.error({ err: error }, `request failed: ${body.message}`);
-    send(status, body);
+    const status = writeError(res, error, requestId, host.development, log);
+    log?.completed('POST', req.url!, status);
   };
   const call = (input: unknown): void => {
     try {

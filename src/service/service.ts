@@ -20,7 +20,7 @@ import type { StdioStreams } from '../mcp/stdio.ts';
 import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
 import { trackConnections, type ConnectionTracker } from './connections.ts';
-import { keepsDirectPath } from './direct-calls.ts';
+import { isDirectPathSafe, markDirectPathSafe } from './direct-calls.ts';
 import { buildHttpApp, listenError } from './http-app.ts';
 import type { LoggerOption } from './logging.ts';
 
@@ -64,6 +64,10 @@ export class Service extends McpSurface {
   static moduleUrl: string | undefined = undefined;
   /** The client class that `connect()` and `launch()` return; ConnectionManager by default. */
   static connectionManager: ConnectionManagerClass | undefined = undefined;
+  // Service's configureApp adds nothing: an app nobody customises keeps the direct path.
+  static {
+    markDirectPathSafe(this.prototype.configureApp);
+  }
 
   /**
    * The base class for a service that serves `contract`. Pass `import.meta.url` as `moduleUrl`
@@ -245,7 +249,7 @@ export class Service extends McpSurface {
       },
       {
         // Only for an app nobody customises: hooks added in configureApp (auth, say) must see every call.
-        directCalls: (this.configureApp === Service.prototype.configureApp || keepsDirectPath(this.configureApp)) && !this.options.cors,
+        directCalls: isDirectPathSafe(this.configureApp) && !this.options.cors,
         bodyLimit: this.options.bodyLimit ?? 1024 * 1024,
         cors: this.options.cors ?? false,
         development,

@@ -98,20 +98,20 @@ class DirectSink implements AnswerSink {
 
 class Exchange {
   readonly originalId: RequestId;
-  readonly sink: AnswerSink;
+  readonly #sink: AnswerSink;
   #stream: ServerResponse | undefined;
   done = false;
 
   constructor(originalId: RequestId, sink: AnswerSink) {
     this.originalId = originalId;
-    this.sink = sink;
+    this.#sink = sink;
   }
 
   /** A notification about this request (progress, a log message): switch to SSE and pass it on. */
   notify(message: JSONRPCMessage): void {
     if (this.done) return;
     if (!this.#stream) {
-      this.#stream = this.sink.stream();
+      this.#stream = this.#sink.stream();
       this.#stream.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     }
     this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
@@ -122,13 +122,13 @@ class Exchange {
     this.done = true;
     response.id = this.originalId;
     if (this.#stream) this.#stream.end(`event: message\ndata: ${JSON.stringify(response)}\n\n`);
-    else this.sink.json(response);
+    else this.#sink.json(response);
   }
 
   /** The caller went away before the answer. */
   abandon(): void {
     this.done = true;
-    this.sink.abandon();
+    this.#sink.abandon();
   }
 }
 
