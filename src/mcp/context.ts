@@ -17,6 +17,11 @@ export interface CallOrigin {
   log: Logger;
   /** May the caller use admin-scoped tools (the same rule as for admin HTTP endpoints)? */
   isAdmin: () => boolean;
+  /**
+   * The call's HTTP request as a web Request, for transports that make it on first use (the SDK's
+   * `ctx.http.req`): it costs more than a small call, and few handlers read it.
+   */
+  webRequest?: (() => Request) | undefined;
 }
 
 const origins = new AsyncLocalStorage<CallOrigin>();
@@ -80,6 +85,30 @@ class HandlerContext implements McpContext {
   }
 }
 
+type HttpContext = NonNullable<ServerContext['http']>;
+
+/** `ctx.http` whose `req` is made on first read. */
+class LazyHttp implements HttpContext {
+  readonly authInfo: HttpContext['authInfo'];
+  readonly closeSSE: HttpContext['closeSSE'];
+  readonly closeStandaloneSSE: HttpContext['closeStandaloneSSE'];
+  readonly #build: () => Request;
+  #req: Request | undefined;
+
+  constructor(base: HttpContext | undefined, build: () => Request) {
+    this.authInfo = base?.authInfo;
+    this.closeSSE = base?.closeSSE;
+    this.closeStandaloneSSE = base?.closeStandaloneSSE;
+    this.#build = build;
+  }
+
+  get req(): Request {
+    return (this.#req ??= this.#build());
+  }
+}
+
 export function mcpContext(sdk: ServerContext, fallbackLog: Logger): McpContext {
-  return new HandlerContext(sdk, currentCallOrigin(fallbackLog));
+  const origin = currentCallOrigin(fallbackLog);
+  if (origin.webRequest && !sdk.http?.req) sdk.http = new LazyHttp(sdk.http, origin.webRequest);
+  return new HandlerContext(sdk, origin);
 }

@@ -14,8 +14,13 @@ export function takeOver(reply: FastifyReply): ServerResponse {
   reply.hijack();
   const { raw, request } = reply;
   for (const [name, value] of Object.entries(pending)) if (value !== undefined) raw.setHeader(name, value);
-  raw.setHeader(REQUEST_ID_HEADER, request.id);
   const log = request.log;
-  if (log instanceof RequestLogger) raw.once('finish', () => log.completed(request.method, request.url, raw.statusCode));
+  return takeOverRaw(raw, request.id, log instanceof RequestLogger ? log : undefined, request.method, request.url);
+}
+
+/** The same for a response answered beside Fastify (src/service/direct-calls.ts), which has no headers set yet. */
+export function takeOverRaw(raw: ServerResponse, requestId: string, log: RequestLogger | undefined, method: string, url: string): ServerResponse {
+  raw.setHeader(REQUEST_ID_HEADER, requestId);
+  if (log) raw.once('finish', () => log.completed(method, url, raw.statusCode));
   return raw;
 }

@@ -34,6 +34,8 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: ACCEPT };
 interface Sent {
   body: string;
   headers?: Record<string, string>;
+  /** Send it in a 2025-era session of this protocol version, opened first. */
+  session?: string;
 }
 
 interface Answer {
@@ -61,9 +63,21 @@ async function ready(service: NotesService): Promise<string> {
 /** The same request to a service on the direct path and to one customised (through Fastify), counting only these two requests' paths. */
 async function askBoth(sent: Sent, make: (options: ServiceOptions) => NotesService = (o) => new NotesService(o)): Promise<[Answer, Answer]> {
   const urls = [await ready(make(options)), await ready(new ThroughFastify(options))];
+  const sessions = await Promise.all(urls.map((url) => (sent.session ? openSession(url, sent.session) : {})));
   direct.mockClear();
   viaFastify.mockClear();
-  return [await ask(urls[0]!, sent), await ask(urls[1]!, sent)];
+  const [a, b] = urls.map((url, i) => ({ ...sent, headers: { ...(sent.headers ?? JSON_HEADERS), ...sessions[i] } }));
+  return [await ask(urls[0]!, a!), await ask(urls[1]!, b!)];
+}
+
+/** Open a 2025-era session (initialize, then initialized); the headers of its requests. */
+async function openSession(url: string, version: string): Promise<Record<string, string>> {
+  const opened = await request(url, { method: 'POST', headers: JSON_HEADERS, body: rpc('initialize', { protocolVersion: version, capabilities: {}, clientInfo: { name: 't', version: '1' } }, 0) });
+  await opened.body.text();
+  const headers = { 'mcp-session-id': String(opened.headers['mcp-session-id']), 'mcp-protocol-version': version };
+  const initialized = await request(url, { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await initialized.body.text();
+  return headers;
 }
 
 async function ask(url: string, sent: Sent): Promise<Answer> {
@@ -93,6 +107,10 @@ describe('answered beside Fastify, as the Fastify route answers', () => {
     ['an admin tool, through a proxy', { body: rpc('tools/call', { name: 'wipe' }), headers: { ...JSON_HEADERS, 'x-forwarded-for': '203.0.113.9' } }],
     ['a listing', { body: rpc('tools/list') }],
     ['a resource read', { body: rpc('resources/read', { uri: 'notes://index' }) }],
+    ['a tools/call in a session (an SSE answer with a priming event)', { body: rpc('tools/call', { name: 'shout', arguments: { text: 'hi' } }), session: '2025-11-25' }],
+    ['a tools/call in a 2025-06-18 session', { body: rpc('tools/call', { name: 'notes.add', arguments: { title: 'a' } }), session: '2025-06-18' }],
+    ['a tool that logs, in a session', { body: rpc('tools/call', { name: 'announce', arguments: { text: 'hello' } }), session: '2025-11-25' }],
+    ['a listing in a session (served by the session server)', { body: rpc('tools/list'), session: '2025-11-25' }],
   ];
 
   it.each(cases)('%s', async (_what, sent) => {
@@ -125,6 +143,8 @@ describe('handed to Fastify, which answers as ever', () => {
     ['a Host the DNS rebinding guard refuses', { body: rpc('tools/list'), headers: { ...JSON_HEADERS, host: 'evil.example' } }, 403],
     ['a text body', { body: rpc('tools/list'), headers: { 'content-type': 'text/plain', accept: ACCEPT } }, 415],
     ['an unknown session', { body: rpc('tools/list'), headers: { ...JSON_HEADERS, 'mcp-session-id': 'no-such-session' } }, 404],
+    ['a batch in a session', { body: `[${rpc('tools/list')}]`, session: '2025-11-25' }, 200],
+    ['a notification in a session', { body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), session: '2025-11-25' }, 202],
   ];
 
   it.each(cases)('%s', async (_what, sent, status) => {
@@ -169,18 +189,21 @@ describe('the request line', () => {
         ['trace-3', '{"jsonrpc":'],
       ];
       for (const [id, body] of sent) await ask(url, { body, headers: { ...JSON_HEADERS, 'x-request-id': id } });
+      const session = await openSession(url, '2025-11-25');
+      await ask(url, { body: rpc('tools/call', { name: 'shout', arguments: { text: 'hi' } }), headers: { ...JSON_HEADERS, ...session, 'x-request-id': 'trace-4' } });
       return logs.lines
         .filter((line) => String(line.requestId).startsWith('trace-'))
         .map(({ time: _time, pid: _pid, durationMs, ...line }): Record<string, unknown> => ({ ...line, durationMs: typeof durationMs }));
     };
     const directLines = await lines((o) => new NotesService(o));
-    expect(direct).toHaveBeenCalledTimes(2);
+    expect(direct).toHaveBeenCalledTimes(3);
     const fastifyLines = await lines((o) => new ThroughFastify(o));
     expect(directLines).toEqual(fastifyLines);
     expect(directLines.map((line) => [line.requestId, line.status])).toEqual([
       ['trace-1', 200],
       ['trace-2', 200],
       ['trace-3', 400],
+      ['trace-4', 200],
     ]);
   });
 });

@@ -1,12 +1,13 @@
 /**
- * The MCP endpoint on the service's direct path (src/service/direct-calls.ts). A 2025-era request
- * without a session, what every stateless client and load test sends, is answered beside Fastify
- * by the same stateless serving, with the same answer and log line as through the Fastify route.
+ * The MCP endpoint on the service's direct path (src/service/direct-calls.ts). A plain 2025-era
+ * request, without a session (what every stateless client and load test sends) or in a session this
+ * process holds, is answered beside Fastify by the same serving, with the same answer and log line
+ * as through the Fastify route.
  *
  * The choice is made twice. From the request line and headers: anything the Fastify route would
- * refuse or serve otherwise (another method, a session, a Host the guard refuses, a service that
- * is not Available, a runtime not loaded yet, a refused Accept or protocol version) goes to Fastify
- * unread. Then from the body: anything but a plain 2025-era request (an `initialize`, a 2026-07-28
+ * refuse or serve otherwise (another method, a session not held here, a Host the guard refuses, a
+ * service that is not Available, a runtime not loaded yet, a refused Accept or protocol version)
+ * goes to Fastify unread. Then from the body: anything but a plain 2025-era request (an `initialize`, a 2026-07-28
  * request, a batch, a notification, a body that is not JSON) goes to Fastify with the body read.
  *
  * This module loads with every service, so it takes nothing from the MCP SDK but types.
@@ -32,7 +33,7 @@ export interface McpDirectRouteHost {
 
 export function mcpDirectRoute(host: McpDirectRouteHost): DirectRoute {
   return (req, res, path) => {
-    if (req.url !== host.path || !isPlainJsonPost(req, path.bodyLimit) || req.headers['mcp-session-id'] !== undefined) return false;
+    if (req.url !== host.path || !isPlainJsonPost(req, path.bodyLimit)) return false;
     const runtime = host.runtime();
     if (!runtime || host.status() !== ServerStatus.Available || host.guard(req.headers) !== undefined || !runtime.takesDirectly(req.headers)) return false;
     readWholeBody(req, (body) => {

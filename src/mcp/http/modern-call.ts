@@ -36,6 +36,7 @@ import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { CAPABILITIES, handlersFor, type McpServerSpec } from '../server.ts';
 import { takeOver } from '../../service/take-over.ts';
 import { DirectRequest } from './direct-request.ts';
+import { webRequest } from './replies.ts';
 
 /** The revision this path serves; a request naming another goes to the SDK, which knows what to answer. */
 export const DIRECT_REVISION = '2026-07-28';
@@ -232,15 +233,6 @@ class ModernRequest extends DirectRequest {
   }
 }
 
-/** The call's HTTP request as the web Request the SDK hands handlers in `ctx.http.req`. */
-function webRequest(request: FastifyRequest): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) headers.append(name, one);
-  }
-  return new Request(`http://${request.headers.host ?? 'localhost'}${request.url}`, { method: request.method, headers, body: JSON.stringify(request.body) });
-}
-
 /** The SDK's handler context for the call; its `http.req` is made only if a handler asks. */
 class ModernContext {
   readonly sessionId = undefined;
@@ -254,7 +246,7 @@ class ModernContext {
   }
 
   get http(): { req: Request } {
-    return (this.#http ??= { req: webRequest(this.#request) });
+    return (this.#http ??= { req: webRequest(this.#request.headers, this.#request.url, this.#request.method, this.#request.body) });
   }
 }
 

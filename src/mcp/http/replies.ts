@@ -1,5 +1,5 @@
-/** JSON-RPC error replies, and web `Response`s written to a Node response, for the MCP endpoint. */
-import type { ServerResponse } from 'node:http';
+/** JSON-RPC error replies, and web Requests and Responses made from and written to Node's, for the MCP endpoint. */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 
 export interface RpcErrorBody {
@@ -47,4 +47,13 @@ export async function writeWebResponse(raw: ServerResponse, response: Response):
     raw.off('close', cancel);
     raw.end();
   }
+}
+
+/** A request as the web Request the SDK hands handlers in `ctx.http.req`, its parsed JSON body sent again. */
+export function webRequest(nodeHeaders: IncomingHttpHeaders, url: string, method: string, body: unknown): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(nodeHeaders)) {
+    for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) headers.append(name, one);
+  }
+  return new Request(`http://${nodeHeaders.host ?? 'localhost'}${url}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 }

@@ -12,16 +12,17 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS, classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, createMcpHandler, isJSONRPCRequest, legacyStatelessFallback } from '@modelcontextprotocol/server';
 import type { JSONRPCRequest } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import type { McpBus } from '../events.ts';
-import { createMcpServer, type McpServerSpec } from '../server.ts';
+import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
 import { nodeAdapter } from './node-adapter.ts';
 import { ModernCallServing, isPlainModernRequest, plainModernToolCall } from './modern-call.ts';
 import { sendRpcError } from './replies.ts';
+import { plainLegacyRequest } from './legacy-request.ts';
 import type { RequestLogger } from '../../service/logging.ts';
-import { takeOver } from '../../service/take-over.ts';
+import { takeOver, takeOverRaw } from '../../service/take-over.ts';
 import { SessionStore, type SessionSettings } from './sessions.ts';
 import { StatelessServing } from './stateless.ts';
 
@@ -43,26 +44,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 function echoableId(body: unknown): string | number | null {
   const id = (body as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * The common 2025-era request: one JSON-RPC request, not `initialize`, with no 2026-07-28
- * envelope claim and no modern MCP-Protocol-Version header. The SDK's classifier gives such a
- * request the same answer (legacy, no claim) but checks the body with several schemas first,
- * which would cost more than serving the call; anything else still goes through it.
- */
-function plainLegacyRequest(body: unknown, versionHeader: string | undefined): body is JSONRPCRequest {
-  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === 'initialize') return false;
-  if ((typeof body.id !== 'string' && typeof body.id !== 'number') || 'result' in body || 'error' in body) return false;
-  if (versionHeader !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(versionHeader.trim())) return false;
-  if (body.params === undefined) return true;
-  if (!isPlainObject(body.params)) return false;
-  const meta = body.params._meta;
-  return meta === undefined || (isPlainObject(meta) && !(PROTOCOL_VERSION_META_KEY in meta));
 }
 
 export class McpHttpRuntime {
@@ -89,7 +70,7 @@ export class McpHttpRuntime {
     let sessions: SessionStore | undefined = undefined;
     const spec: McpServerSpec = { ...settings.spec, subscriptions: (id) => sessions?.subscriptionsOf(id) };
     const factory = () => createMcpServer(spec);
-    sessions = new SessionStore(factory, { ...settings.sessions, onError, publishClosed: (id, until) => bus.publishSessionClosed(id, until) });
+    sessions = new SessionStore(factory, handlersFor(spec).callTool, { ...settings.sessions, onError, publishClosed: (id, until) => bus.publishSessionClosed(id, until) });
     const store = sessions;
     const unsubscribe = bus.subscribe((event) => store.broadcast(event));
     bus.onSessionClosed((id, until) => store.ended(id, until));
@@ -148,19 +129,28 @@ export class McpHttpRuntime {
     }
   }
 
-  /** Whether a request without a session may be answered beside Fastify, by its headers (see ../direct-route.ts). */
+  /**
+   * Whether a request may be answered beside Fastify, by its headers (see ../direct-route.ts):
+   * without a session, or for a session held in this process.
+   */
   takesDirectly(headers: IncomingHttpHeaders): boolean {
-    return this.#stateless.takesHeaders(headers);
+    const session = header(headers, 'mcp-session-id');
+    return session === undefined ? this.#stateless.takesHeaders(headers) : this.#sessions.takesDirectly(session, headers);
   }
 
-  /** Whether a body read beside Fastify is a request answered there: a plain 2025-era one. */
+  /** Whether a body read beside Fastify is a request answered there: a plain 2025-era one, to a session still held here if it names one. */
   takesBody(req: IncomingMessage, body: unknown): body is JSONRPCRequest {
-    return plainLegacyRequest(body, header(req.headers, 'mcp-protocol-version'));
+    if (!plainLegacyRequest(body, header(req.headers, 'mcp-protocol-version'))) return false;
+    const session = header(req.headers, 'mcp-session-id');
+    return session === undefined || this.#sessions.takesDirectly(session, req.headers);
   }
 
   /** Answer beside Fastify a request that `takesBody` took, as `handle` would through Fastify. */
   answerDirectly(req: IncomingMessage, res: ServerResponse, message: JSONRPCRequest, origin: CallOrigin, log: RequestLogger | undefined): void {
-    this.#stateless.answer(message, res, req.url!, origin, log);
+    const session = header(req.headers, 'mcp-session-id');
+    if (session === undefined) return this.#stateless.answer(message, res, req.url!, origin, log);
+    takeOverRaw(res, origin.requestId, log, 'POST', req.url!);
+    this.#sessions.answerDirectly(session, req, res, message, origin);
   }
 
   async #viaNode(handler: FetchHandler, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {

@@ -4,16 +4,25 @@
  * a process that has not seen the session (another worker, or this one after the idle time-out
  * freed it) rebuilds it by replaying the handshake. Sessions idle longer than the time-out, with
  * no request or stream open, are freed.
+ *
+ * A POST of one plain request, the bulk of a session's traffic, is answered by the session's own
+ * transport on the Node response (./session-transport.ts), and a plain tool call without the
+ * session's server (./session-call.ts); both can come beside Fastify (../direct-route.ts), for a
+ * session held in this process. The rest goes through the SDK's transport as web requests.
  */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
-import type { EventStore, JSONRPCMessage, Server, ServerEvent } from '@modelcontextprotocol/server';
+import type { JSONRPCRequest, RequestId, Server, ServerEvent } from '@modelcontextprotocol/server';
+import type { handlersFor } from '../server.ts';
+import { LOG_LEVELS, plainSessionCall, serveSessionCall } from './session-call.ts';
 import { ErrorCodes } from '../../errors.ts';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { notifyServer } from '../server.ts';
 import { nodeAdapter } from './node-adapter.ts';
 import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
-import { sendRpcError, writeWebResponse } from './replies.ts';
+import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
+import { SessionTransport } from './session-transport.ts';
+import { plainLegacyRequest } from './legacy-request.ts';
 import { takeOver } from '../../service/take-over.ts';
 
 export interface SessionSettings {
@@ -29,39 +38,21 @@ export interface SessionSettings {
 interface Session {
   id: string;
   server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: SessionTransport;
   subscriptions: Set<string>;
   lastSeen: number;
   /** Requests and streams of the session still open: a session with any is never idle. */
   open: number;
   /** Of those, GET streams. */
   streams: number;
+  /** The level the client set with `logging/setLevel`, if it did (the server keeps its own too). */
+  logLevel: string | undefined;
+  /** Plain tool calls served without the server (./session-call.ts) and running: how to cancel each. */
+  calls: Map<RequestId, (reason: unknown) => void>;
   until: number;
 }
 
-/** The SSE events of one session, kept so that a client whose stream broke can resume it (Last-Event-ID). */
-class SessionEventStore implements EventStore {
-  readonly #events: { id: string; stream: string; message: JSONRPCMessage }[] = [];
-  #next = 0;
-
-  async storeEvent(stream: string, message: JSONRPCMessage): Promise<string> {
-    const id = `${++this.#next}`;
-    this.#events.push({ id, stream, message });
-    if (this.#events.length > 256) this.#events.shift();
-    return id;
-  }
-
-  async getStreamIdForEventId(id: string): Promise<string | undefined> {
-    return this.#events.find((e) => e.id === id)?.stream;
-  }
-
-  async replayEventsAfter(lastId: string, { send }: { send: (id: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
-    const index = this.#events.findIndex((e) => e.id === lastId);
-    const stream = this.#events[index]?.stream ?? '';
-    for (const event of this.#events.slice(index + 1)) if (event.stream === stream) await send(event.id, event.message);
-    return stream;
-  }
-}
+type CallTool = ReturnType<typeof handlersFor>['callTool'];
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
@@ -71,11 +62,13 @@ export class SessionStore {
   /** Ended sessions, until their ids would have expired anyway. */
   readonly #ended = new Map<string, number>();
   readonly #createServer: () => Server;
+  readonly #callTool: CallTool;
   readonly #settings: SessionSettings;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(createServer: () => Server, settings: SessionSettings) {
+  constructor(createServer: () => Server, callTool: CallTool, settings: SessionSettings) {
     this.#createServer = createServer;
+    this.#callTool = callTool;
     this.#settings = settings;
     this.#timer = setInterval(() => this.sweep(), Math.max(25, Math.min(settings.idleTimeoutMs / 2, 60_000)));
     this.#timer.unref();
@@ -151,11 +144,9 @@ export class SessionStore {
   async #build(id: string, issuedAt: number): Promise<Session> {
     if (this.#sessions.size >= this.#settings.maxSessions) this.#evictOldestIdle();
     const server = this.#createServer();
-    const session: Session = { id, server, transport: undefined as never, subscriptions: new Set(), lastSeen: Date.now(), open: 0, streams: 0, until: issuedAt + this.#settings.maxAgeMs };
-    session.transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => id,
-      eventStore: new SessionEventStore(),
-      retryInterval: 1000,
+    const session: Session = { id, server, transport: undefined as never, subscriptions: new Set(), logLevel: undefined, calls: new Map(), lastSeen: Date.now(), open: 0, streams: 0, until: issuedAt + this.#settings.maxAgeMs };
+    session.transport = new SessionTransport({
+      sessionId: id,
       onsessioninitialized: () => void this.#sessions.set(id, session),
       onsessionclosed: () => {
         this.#ended.set(id, session.until);
@@ -201,28 +192,80 @@ export class SessionStore {
   }
 
   async #exchange(session: Session, request: FastifyRequest, reply: FastifyReply, origin: CallOrigin): Promise<void> {
-    const stream = request.method === 'GET' ? 1 : 0;
-    session.open++;
-    session.streams += stream;
-    session.lastSeen = Date.now();
     const raw = takeOver(reply);
+    this.#track(session, raw, request.method === 'GET');
+    const { method, headers, body } = request;
+    if (method === 'GET') {
+      const lastEventId = headers['last-event-id'];
+      if (typeof lastEventId === 'string' && headers.accept?.includes('text/event-stream') && session.transport.resume(lastEventId, raw)) return;
+    }
+    if (method === 'POST' && plainLegacyRequest(body, headers['mcp-protocol-version']) && session.transport.takes(headers)) {
+      return this.#post(session, body, headers, request.url, raw, origin);
+    }
     const gone = new AbortController();
     raw.once('close', () => {
-      session.open--;
-      session.streams -= stream;
-      session.lastSeen = Date.now();
       if (!raw.writableFinished) gone.abort();
     });
     try {
       const { toWebRequest } = await nodeAdapter();
-      const web = await toWebRequest(request.raw, request.body, { signal: gone.signal });
-      const response = await withCallOrigin(origin, () => session.transport.handleRequest(web, { parsedBody: request.body }));
-      if (request.method === 'POST') this.#answerCancelled(session, request.body);
+      const web = await toWebRequest(request.raw, body, { signal: gone.signal });
+      const response = await withCallOrigin(origin, () => session.transport.handleRequest(web, { parsedBody: body }));
+      if (method === 'POST') {
+        this.#noteLogLevel(session, body);
+        this.#answerCancelled(session, body);
+      }
       await writeWebResponse(raw, response);
     } catch (error) {
       this.#settings.onError(error as Error);
       if (!raw.headersSent) raw.writeHead(500, { 'content-type': 'application/json' });
       raw.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }));
+    }
+  }
+
+  /** Whether a POST of one plain request with these headers, to a session held here, may be answered beside Fastify. */
+  takesDirectly(id: string, headers: IncomingHttpHeaders): boolean {
+    return this.#sessions.get(id)?.transport.takes(headers) === true;
+  }
+
+  /** Answer beside Fastify a request that `takesDirectly` took, as `serve` would through Fastify. */
+  answerDirectly(id: string, req: IncomingMessage, res: ServerResponse, message: JSONRPCRequest, origin: CallOrigin): void {
+    const session = this.#sessions.get(id)!;
+    this.#track(session, res, false);
+    this.#post(session, message, req.headers, req.url!, res, origin);
+  }
+
+  /** Count a request or stream of the session as open until its response closes: a session with any is never idle. */
+  #track(session: Session, raw: ServerResponse, isStream: boolean): void {
+    const stream = isStream ? 1 : 0;
+    session.open++;
+    session.streams += stream;
+    session.lastSeen = Date.now();
+    raw.once('close', () => {
+      session.open--;
+      session.streams -= stream;
+      session.lastSeen = Date.now();
+    });
+  }
+
+  /** A POST of one request, answered by the session's own transport (see ./session-transport.ts). */
+  #post(session: Session, message: JSONRPCRequest, headers: IncomingHttpHeaders, url: string, raw: ServerResponse, origin: CallOrigin): void {
+    const { transport } = session;
+    this.#noteLogLevel(session, message);
+    const controls = transport.open(message, headers, raw);
+    const params = plainSessionCall(message);
+    withCallOrigin({ ...origin, webRequest: () => webRequest(headers, url, 'POST', message) }, () => {
+      if (!params) return transport.dispatch(message, controls);
+      const { cancel, done } = serveSessionCall(this.#callTool, session, message, params, controls);
+      session.calls.set(message.id, cancel);
+      void done.then(() => session.calls.get(message.id) === cancel && session.calls.delete(message.id), (error: unknown) => this.#settings.onError(error as Error));
+    });
+  }
+
+  /** Keep the log level a client sets, for the calls served without the server, which reads its own. */
+  #noteLogLevel(session: Session, body: unknown): void {
+    for (const message of Array.isArray(body) ? body : [body]) {
+      const { method, params } = (message ?? {}) as { method?: unknown; params?: { level?: unknown } };
+      if (method === 'logging/setLevel' && typeof params?.level === 'string' && LOG_LEVELS.includes(params.level)) session.logLevel = params.level;
     }
   }
 
@@ -237,6 +280,7 @@ export class SessionStore {
       const { method, params } = (message ?? {}) as { method?: unknown; params?: { requestId?: unknown } };
       const id = params?.requestId;
       if (method !== 'notifications/cancelled' || (typeof id !== 'string' && typeof id !== 'number')) continue;
+      session.calls.get(id)?.((params as { reason?: unknown }).reason);
       const error = { code: -32000, message: 'Request cancelled by the client.', data: { code: ErrorCodes.ABORTED } };
       // Rejected when the request is not in flight here (answered already, or never seen): nothing to close then.
       session.transport.send({ jsonrpc: '2.0', id, error }).catch(() => {});

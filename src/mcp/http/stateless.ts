@@ -19,10 +19,9 @@ import type { JSONRPCMessage, JSONRPCRequest, Notification, RequestId, Server, S
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
 import { sendRpcError } from './replies.ts';
-import { REQUEST_ID_HEADER } from '../../protocol.ts';
 import { writeJson } from '../../service/direct-calls.ts';
 import type { RequestLogger } from '../../service/logging.ts';
-import { takeOver } from '../../service/take-over.ts';
+import { takeOver, takeOverRaw } from '../../service/take-over.ts';
 import { DirectRequest } from './direct-request.ts';
 
 /** Where an exchange's answer goes: a Fastify reply, or a response answered beside Fastify. */
@@ -85,11 +84,7 @@ class DirectSink implements AnswerSink {
   }
 
   stream(): ServerResponse {
-    const { raw } = this;
-    raw.setHeader(REQUEST_ID_HEADER, this.#requestId);
-    const log = this.#log;
-    if (log) raw.once('finish', () => log.completed('POST', this.#url, raw.statusCode));
-    return raw;
+    return takeOverRaw(this.raw, this.#requestId, this.#log, 'POST', this.#url);
   }
 
   // As a hijacked Fastify reply: no line for a call nobody is left to answer.

@@ -1,0 +1,24 @@
+/** Telling the common 2025-era request from the rest cheaply, for the paths that answer it directly. */
+import type { IncomingHttpHeaders } from 'node:http';
+import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import type { JSONRPCRequest } from '@modelcontextprotocol/server';
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One JSON-RPC request, not `initialize`, with no 2026-07-28 envelope claim and no modern
+ * MCP-Protocol-Version header. The SDK's classifier gives such a request the same answer (legacy,
+ * no claim) but checks the body with several schemas first, which would cost more than serving the
+ * call; anything else still goes through it.
+ */
+export function plainLegacyRequest(body: unknown, versionHeader: IncomingHttpHeaders[string]): body is JSONRPCRequest {
+  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === 'initialize') return false;
+  if ((typeof body.id !== 'string' && typeof body.id !== 'number') || 'result' in body || 'error' in body) return false;
+  if (versionHeader !== undefined && (typeof versionHeader !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(versionHeader.trim()))) return false;
+  if (body.params === undefined) return true;
+  if (!isPlainObject(body.params)) return false;
+  const meta = body.params._meta;
+  return meta === undefined || (isPlainObject(meta) && !(PROTOCOL_VERSION_META_KEY in meta));
+}

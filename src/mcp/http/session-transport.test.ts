@@ -1,0 +1,167 @@
+// A 2025-era session's requests answered on the Node response (./session-transport.ts) and its
+// plain tool calls served without the session's server (./session-call.ts): the same answers as
+// the SDK transport and server give (a batch of one still goes through them), the session's log
+// level, resumption of a stream closed mid-call, cancellation, and the handler's HTTP request.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { eraClient, eventually } from '../fixtures/clients.ts';
+import { NotesService } from '../fixtures/notes.service.ts';
+import { mcpUrl } from '../path.ts';
+
+const ACCEPT = 'application/json, text/event-stream';
+
+/** The notes service with tools that use what a session gives a handler. */
+class SessionToolsService extends NotesService {
+  readonly gates = new Map<string, () => void>();
+  readonly abortReasons: unknown[] = [];
+  holding = 0;
+
+  constructor() {
+    super({ host: '127.0.0.1', port: 0, logger: false });
+    this.addTool(
+      'chatty',
+      async ({ gate }, context) => {
+        await context.mcp.mcpReq.log('info', 'an info line');
+        await context.mcp.mcpReq.log('error', 'an error line');
+        if (gate) {
+          context.mcp.http?.closeSSE?.();
+          await new Promise<void>((resolve) => this.gates.set(gate, resolve));
+          await context.mcp.mcpReq.log('error', 'after the gate');
+        }
+        return 'said it';
+      },
+      { description: 'Log twice; with a gate, end the stream early and wait for the test.', input: z.object({ gate: z.string().optional() }) },
+    );
+    this.addTool(
+      'hold',
+      async (_input, context) => {
+        this.holding++;
+        await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+        this.abortReasons.push(context.signal.reason);
+        return 'released';
+      },
+      { description: 'Wait until cancelled.' },
+    );
+    this.addTool('probe', (_input, context) => context.mcp.http?.req?.headers.get('x-probe') ?? 'no request', { description: 'Read a header of the HTTP request.' });
+  }
+}
+
+let service: SessionToolsService;
+let serviceUrl: string;
+let endpoint: string;
+
+beforeAll(async () => {
+  service = new SessionToolsService();
+  serviceUrl = await service.start();
+  endpoint = mcpUrl(serviceUrl);
+});
+afterAll(() => service.stop());
+
+function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: JSON.stringify(body) });
+}
+
+async function openSession(version = '2025-11-25'): Promise<Record<string, string>> {
+  const opened = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  await opened.text();
+  const headers = { 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': version };
+  expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status).toBe(202);
+  return headers;
+}
+
+const call = (id: number, name: string, args: object = {}, meta?: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) } });
+
+/** An SSE body without its event ids, which count on through the session. */
+const withoutIds = (text: string): string => text.replace(/^id: \d+$/gm, 'id: N');
+
+/** The JSON-RPC messages of an SSE body. */
+const messagesOf = (text: string): any[] =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('data: ') && line.length > 6)
+    .map((line) => JSON.parse(line.slice(6)));
+
+describe('a request in a session, answered on the Node response', () => {
+  it.each([
+    ['a plain tools/call', call(3, 'shout', { text: 'hi' })],
+    ['a call of an unknown tool', call(3, 'nothing-here')],
+    ['a call with bad arguments', call(3, 'shout', { text: 42 })],
+    ['a call that fails', call(3, 'explode')],
+    ['tools/list', { jsonrpc: '2.0', id: 3, method: 'tools/list' }],
+  ])('%s: the same SSE answer as the SDK transport gives', async (_what, message) => {
+    for (const version of ['2025-11-25', '2025-06-18']) {
+      const headers = await openSession(version);
+      const direct = await post(message, headers);
+      const viaSdk = await post([message], headers);
+      for (const name of ['content-type', 'cache-control', 'mcp-session-id']) expect(direct.headers.get(name), name).toBe(viaSdk.headers.get(name));
+      expect(direct.status).toBe(viaSdk.status);
+      expect(withoutIds(await direct.text())).toBe(withoutIds(await viaSdk.text()));
+    }
+  });
+
+  it('streams progress, then the answer, for a call with a progress token (served by the server)', async () => {
+    const headers = await openSession();
+    const messages = messagesOf(await (await post(call(3, 'wait', { ms: 30 }, { progressToken: 'p' }), headers)).text());
+    expect(messages.map((m) => m.params?.progress ?? m.result.content[0].text)).toEqual([1, 2, 3, 'waited']);
+  });
+
+  it('keeps the log level the client set, for calls served directly as through the server', async () => {
+    const headers = await openSession();
+    const both = async () => [messagesOf(await (await post(call(4, 'chatty'), headers)).text()), messagesOf(await (await post([call(4, 'chatty')], headers)).text())];
+    for (const messages of await both()) expect(messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.level)).toEqual(['info', 'error']);
+    expect((await post({ jsonrpc: '2.0', id: 5, method: 'logging/setLevel', params: { level: 'warning' } }, headers)).status).toBe(200);
+    for (const messages of await both()) {
+      expect(messages.filter((m) => m.method === 'notifications/message').map((m) => m.params.data)).toEqual(['an error line']);
+      expect(messages.at(-1).result.content).toEqual([{ type: 'text', text: 'said it' }]);
+    }
+  });
+
+  it('resumes a stream that the handler ended early, with Last-Event-ID, while the call runs', async () => {
+    const headers = await openSession();
+    const first = await post(call(6, 'chatty', { gate: 'resume' }), headers);
+    const before = await first.text();
+    const lastId = [...before.matchAll(/^id: (\d+)$/gm)].at(-1)![1];
+    expect(messagesOf(before).map((m) => m.params?.data)).toEqual(['an info line', 'an error line']);
+    expect(before).toContain('retry: 1000');
+
+    const resumed = await fetch(endpoint, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastId! } });
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('content-type')).toBe('text/event-stream');
+    const again = await fetch(endpoint, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastId! } });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain('Conflict');
+
+    service.gates.get('resume')!();
+    const after = messagesOf(await resumed.text());
+    expect(after.map((m) => m.params?.data ?? m.result?.content[0].text)).toEqual(['after the gate', 'said it']);
+    expect(after.at(-1).id).toBe(6);
+  });
+
+  it('lets the official client resume a stream ended early, on its own', async () => {
+    const client = await eraClient(serviceUrl, '2025-11-25');
+    try {
+      const result = client.callTool({ name: 'chatty', arguments: { gate: 'client' } });
+      (await eventually(() => service.gates.get('client'), 5_000, 'the call to wait at its gate'))();
+      expect((await result).content).toEqual([{ type: 'text', text: 'said it' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('aborts a call served directly when the client cancels it, and answers it as cancelled', async () => {
+    const headers = await openSession();
+    const held = post(call(8, 'hold'), headers);
+    await eventually(() => (service.holding > 0 ? true : undefined), 5_000, 'the call to start');
+    const cancelled = await post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 8, reason: 'the user gave up' } }, headers);
+    expect(cancelled.status).toBe(202);
+    const messages = messagesOf(await (await held).text());
+    expect(messages.at(-1)).toMatchObject({ id: 8, error: { code: -32000, data: { code: 'TASKMESH_ABORTED' } } });
+    expect(service.abortReasons).toEqual(['the user gave up']);
+  });
+
+  it('gives the handler its HTTP request as a web Request', async () => {
+    const headers = await openSession('2025-06-18');
+    const messages = messagesOf(await (await post(call(9, 'probe'), { ...headers, 'x-probe': 'seen' })).text());
+    expect(messages.at(-1).result.content).toEqual([{ type: 'text', text: 'seen' }]);
+  });
+});

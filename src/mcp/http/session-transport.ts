@@ -1,0 +1,281 @@
+/**
+ * The transport of one 2025-era session. The SDK's web-standard transport turns every exchange
+ * into a web Request and reads its answer back from a web Response stream, which cost more than
+ * the call itself under load (bench/RESULTS.md, the session row). The message a session carries
+ * most, a POST of one JSON-RPC request, is answered here on the Node response instead, with the
+ * SDK transport's own answer: an SSE stream that opens with a priming event (an event id and a
+ * retry interval, for clients of 2025-11-25 and later), then every message related to the request,
+ * each stored for resumption, then the response. A client whose stream broke resumes it with
+ * Last-Event-ID, while the request runs as after it.
+ *
+ * Everything else (initialize, GET streams, DELETE, batches, the client's notifications and
+ * answers) goes through the SDK transport, which this one wraps. The session's server is
+ * connected to this transport, so each message it sends goes to whichever of the two holds the
+ * request the message belongs to.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, WebStandardStreamableHTTPServerTransport, isJsonContentType } from '@modelcontextprotocol/server';
+import type { EventStore, JSONRPCMessage, JSONRPCRequest, RequestId, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
+
+/** The SDK transport's defaults, kept alike on both paths. */
+const KEEP_ALIVE_MS = 15_000;
+const RETRY_MS = 1000;
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+
+interface StoredEvent {
+  id: string;
+  stream: string;
+  message: JSONRPCMessage;
+}
+
+/** The SSE events of one session, both transports', kept so that a client whose stream broke can resume it. */
+class SessionEventStore implements EventStore {
+  readonly #events: StoredEvent[] = [];
+  #next = 0;
+
+  add(stream: string, message: JSONRPCMessage): string {
+    const id = `${++this.#next}`;
+    this.#events.push({ id, stream, message });
+    if (this.#events.length > 256) this.#events.shift();
+    return id;
+  }
+
+  streamOf(id: string): string | undefined {
+    return this.#events.find((e) => e.id === id)?.stream;
+  }
+
+  /** The events of `lastId`'s stream stored after it. */
+  after(lastId: string): StoredEvent[] {
+    const index = this.#events.findIndex((e) => e.id === lastId);
+    const stream = this.#events[index]?.stream;
+    return this.#events.slice(index + 1).filter((e) => e.stream === stream);
+  }
+
+  async storeEvent(stream: string, message: JSONRPCMessage): Promise<string> {
+    return this.add(stream, message);
+  }
+
+  async getStreamIdForEventId(id: string): Promise<string | undefined> {
+    return this.streamOf(id);
+  }
+
+  async replayEventsAfter(lastId: string, { send }: { send: (id: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+    for (const event of this.after(lastId)) await send(event.id, event.message);
+    return this.streamOf(lastId) ?? '';
+  }
+}
+
+function sseEvent(message: JSONRPCMessage | Record<string, never>, id: string): string {
+  return `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
+}
+
+/**
+ * One request's SSE stream on the Node response. What is written before the next turn of the
+ * event loop goes out in one write, so a quick answer costs one syscall with its priming event.
+ */
+class RequestStream {
+  readonly streamId = randomUUID();
+  done = false;
+  #res: ServerResponse | undefined;
+  #head: Record<string, string>;
+  #pending = '';
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(res: ServerResponse, head: Record<string, string>) {
+    this.#res = res;
+    this.#head = head;
+    res.once('close', () => this.#detach(res));
+    setImmediate(() => this.#flush());
+  }
+
+  get attached(): boolean {
+    return this.#res !== undefined;
+  }
+
+  write(event: string): void {
+    const res = this.#res;
+    if (!res) return;
+    if (res.headersSent) res.write(event);
+    else this.#pending += event;
+  }
+
+  /** The response: the last event, and the end of the stream. */
+  end(event: string): void {
+    this.done = true;
+    const res = this.#res;
+    if (!res) return;
+    const pending = this.#pending;
+    this.#detach(res);
+    if (!res.headersSent) res.writeHead(200, this.#head);
+    res.end(pending + event);
+  }
+
+  /** End the stream without the response (closeSSE): the client resumes it with Last-Event-ID. */
+  close(): void {
+    const res = this.#res;
+    if (!res) return;
+    this.#flush();
+    this.#detach(res);
+    res.end();
+  }
+
+  /** A client resumed the stream: go on on `res`, after the events it missed. */
+  resume(res: ServerResponse, missed: string): void {
+    this.#res = res;
+    this.#pending = missed;
+    res.once('close', () => this.#detach(res));
+    this.#flush();
+  }
+
+  #flush(): void {
+    const res = this.#res;
+    if (!res) return;
+    if (!res.headersSent) res.writeHead(200, this.#head);
+    // With nothing to write yet, the headers alone: the client sees its stream open.
+    if (this.#pending !== '') res.write(this.#pending);
+    else res.flushHeaders();
+    this.#pending = '';
+    if (!this.done && !this.#keepAlive) {
+      this.#keepAlive = setInterval(() => this.#res?.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+      this.#keepAlive.unref();
+    }
+  }
+
+  #detach(res: ServerResponse): void {
+    if (this.#res !== res) return;
+    this.#res = undefined;
+    this.#pending = '';
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+}
+
+/** What a request's handler may do to the streams: end its own early (for the client to resume it), or the GET stream. */
+export interface RequestControls {
+  closeSSEStream?: () => void;
+  closeStandaloneSSEStream?: () => void;
+}
+
+export interface SessionTransportOptions {
+  sessionId: string;
+  onsessioninitialized: () => void;
+  onsessionclosed: () => void;
+}
+
+export class SessionTransport implements Transport {
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  readonly #inner: WebStandardStreamableHTTPServerTransport;
+  readonly #events = new SessionEventStore();
+  /** Requests answered here, by JSON-RPC id, until their response is sent. */
+  readonly #requests = new Map<RequestId, RequestStream>();
+  #versions: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
+  #closed = false;
+
+  constructor(options: SessionTransportOptions) {
+    this.#inner = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => options.sessionId,
+      eventStore: this.#events,
+      retryInterval: RETRY_MS,
+      onsessioninitialized: options.onsessioninitialized,
+      onsessionclosed: options.onsessionclosed,
+    });
+    this.#inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    this.#inner.onerror = (error) => this.onerror?.(error);
+    this.#inner.onclose = () => {
+      this.#closed = true;
+      for (const stream of this.#requests.values()) stream.close();
+      this.#requests.clear();
+      this.onclose?.();
+    };
+  }
+
+  get sessionId(): string | undefined {
+    return this.#inner.sessionId;
+  }
+
+  setSupportedProtocolVersions(versions: string[]): void {
+    this.#versions = versions;
+    this.#inner.setSupportedProtocolVersions(versions);
+  }
+
+  start(): Promise<void> {
+    return this.#inner.start();
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  /** Serve a web Request through the SDK transport: what `post` and `resume` leave to it. */
+  handleRequest(request: Request, options?: { parsedBody?: unknown }): Promise<Response> {
+    return this.#inner.handleRequest(request, options);
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const isResponse = 'id' in message && ('result' in message || 'error' in message);
+    const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
+    const stream = id === undefined ? undefined : this.#requests.get(id);
+    if (!stream) return this.#inner.send(message, options);
+    const event = sseEvent(message, this.#events.add(stream.streamId, message));
+    if (!isResponse) return stream.write(event);
+    this.#requests.delete(id!);
+    stream.end(event);
+  }
+
+  /**
+   * Whether a POST of one JSON-RPC request with these headers is answered here: the headers the
+   * SDK transport would refuse get its refusal from it, and a closed session its 404.
+   */
+  takes(headers: IncomingHttpHeaders): boolean {
+    if (this.#closed) return false;
+    const accept = headers.accept ?? '';
+    const version = headers['mcp-protocol-version'];
+    return (
+      accept.includes('application/json') &&
+      accept.includes('text/event-stream') &&
+      isJsonContentType(headers['content-type'] ?? null) &&
+      (version === undefined || (typeof version === 'string' && this.#versions.includes(version)))
+    );
+  }
+
+  /**
+   * Open the stream of a request that `takes` took on `res`, as the SDK transport would; the
+   * caller then serves it (`dispatch`, or a handler of its own that answers through `send`).
+   */
+  open(message: JSONRPCRequest, headers: IncomingHttpHeaders, res: ServerResponse): RequestControls {
+    const stream = new RequestStream(res, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId! });
+    this.#requests.set(message.id, stream);
+    const version = (headers['mcp-protocol-version'] as string | undefined) ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
+    // The SDK transport offers resumption to clients that understand an empty priming event.
+    if (!this.#versions.includes(version) || version < '2025-11-25') return {};
+    stream.write(`id: ${this.#events.add(stream.streamId, {} as JSONRPCMessage)}\nretry: ${RETRY_MS}\ndata: \n\n`);
+    return { closeSSEStream: () => stream.close(), closeStandaloneSSEStream: () => this.#inner.closeStandaloneSSEStream() };
+  }
+
+  /** Hand an opened request to the session's server. */
+  dispatch(message: JSONRPCRequest, controls: RequestControls): void {
+    this.onmessage?.(message, controls);
+  }
+
+  /**
+   * A GET with Last-Event-ID for a stream of a request still answered here: replay what the client
+   * missed and go on on `res`. False when the stream is not one of those (the SDK transport then
+   * serves the GET: the standalone stream, or a finished request's stored events).
+   */
+  resume(lastEventId: string, res: ServerResponse): boolean {
+    const streamId = this.#events.streamOf(lastEventId);
+    let stream: RequestStream | undefined;
+    for (const candidate of this.#requests.values()) if (candidate.streamId === streamId) stream = candidate;
+    if (!stream) return false;
+    if (stream.attached) {
+      res.writeHead(409, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Conflict: Stream already has an active connection' }, id: null }));
+      return true;
+    }
+    stream.resume(res, this.#events.after(lastEventId).map((e) => sseEvent(e.message, e.id)).join(''));
+    return true;
+  }
+}
