@@ -159,8 +159,20 @@ describe('a request in a session, answered on the Node response', () => {
     expect(service.abortReasons).toEqual(['the user gave up']);
   });
 
-  it('gives the handler its HTTP request as a web Request', async () => {
-    const headers = await openSession('2025-06-18');
+  it('aborts a call served directly when its session ends', async () => {
+    const headers = await openSession();
+    const [holding, aborted] = [service.holding, service.abortReasons.length];
+    const held = post(call(10, 'hold'), headers);
+    await eventually(() => (service.holding > holding ? true : undefined), 5_000, 'the call to start');
+    const ended = await fetch(endpoint, { method: 'DELETE', headers });
+    expect(ended.status).toBe(200);
+    await (await held).text();
+    await eventually(() => (service.abortReasons.length > aborted ? true : undefined), 5_000, 'the handler to be aborted');
+    expect(String(service.abortReasons.at(-1))).toContain('Connection closed');
+  });
+
+  it.each(['2025-06-18', '2025-11-25'])('gives the handler its HTTP request as a web Request (%s)', async (version) => {
+    const headers = await openSession(version);
     const messages = messagesOf(await (await post(call(9, 'probe'), { ...headers, 'x-probe': 'seen' })).text());
     expect(messages.at(-1).result.content).toEqual([{ type: 'text', text: 'seen' }]);
   });

@@ -12,6 +12,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
 import type { JSONRPCRequest, RequestId, Server, ServerEvent } from '@modelcontextprotocol/server';
 import type { handlersFor } from '../server.ts';
 import { LOG_LEVELS, plainSessionCall, serveSessionCall } from './session-call.ts';
@@ -155,6 +156,10 @@ export class SessionStore {
     });
     server.onclose = () => {
       if (this.#sessions.get(id) === session) this.#sessions.delete(id);
+      // As the server aborts the handlers it runs when its session ends.
+      const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed');
+      for (const cancel of session.calls.values()) cancel(closed);
+      session.calls.clear();
     };
     server.onerror = (error) => this.#settings.onError(error);
     await server.connect(session.transport);
