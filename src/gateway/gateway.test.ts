@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
+import { logCapture } from '../../test/helpers/log-capture.ts';
 import { mcpPath } from '../mcp/path.ts';
 import { Gateway } from './gateway.ts';
 import { getJson, postJson, startGateway, startUpstream } from './test-support.ts';
@@ -226,6 +227,16 @@ describe('state file', () => {
       (a) => a.health.status === 'Available',
     );
     expect(Object.keys(restored.endpoints)).toContain('echo');
+  });
+
+  it('says at start where the registry is kept and how many apps it restored', async () => {
+    const stateFile = join(dir, 'said', 'gateway.json');
+    const first = await gateway({ stateFile });
+    await postJson(`${first.url}/register_app`, { name: 'echoer', url: echo.url });
+    await first.stop();
+    const logs = logCapture();
+    await gateway({ stateFile, logger: { level: 'info', stream: logs.stream } });
+    expect(logs.lines.find((line) => 'registry' in line)).toMatchObject({ registry: `state file ${stateFile}`, apps: 1, msg: `registry: state file ${stateFile}, 1 app restored` });
   });
 
   it('refuses to start on a corrupt state file, naming it', async () => {

@@ -136,6 +136,8 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   protected override async configureApp(app: FastifyInstance): Promise<void> {
     await super.configureApp(app);
     await this.registry.load();
+    const apps = this.registry.names().length;
+    app.log.info({ registry: this.registry.storeDescription, apps }, `registry: ${this.registry.storeDescription}, ${apps} app${apps === 1 ? '' : 's'} restored`);
     await app.register(forwardingRoutes, { registry: this.registry, upstreamTimeout: this.#upstreamTimeout });
   }
 
