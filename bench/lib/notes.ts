@@ -62,14 +62,17 @@ export const notes: Record<string, string> = {
     'createMcpHandler, about 165-205 µs on the direct path, level with the 2025-era one.',
   'mcp-session':
     'Added in session 3 as context (no issue names a goal for it): the path of clients that keep a 2025-era session, ' +
-    'which the stateless rows above do not measure. taskmesh is **behind** the SDK v1 session anchor here (0.63x and ' +
-    '0.76x in its first two runs). Its CPU per call is 450-650 µs, against about 140 µs for a stateless call. In a session ' +
-    'taskmesh serves every message through the SDK v2 web-standard transport: each request is turned into a web Request ' +
-    'and each answer read back from a web Response stream (node internals about a third of the call), the SDK checks ' +
-    'every message with zod (about 10%), GC about 10%, and the answer goes out as an SSE event stored for resumption. ' +
-    'The anchor (v1) handles Node requests directly with JSON answers. Next step: answer a plain tools/call in a session ' +
-    'as the stateless path does, keeping what a session adds (its log level, and asking the client back over the ' +
-    'session for elicitation or sampling).',
+    'which the stateless rows above do not measure. It read 0.63x and 0.76x in its first two runs: taskmesh served every ' +
+    'message of a session through the SDK v2 web-standard transport, 450-650 µs of CPU per call. Profiled: each request ' +
+    'became a web Request and each answer was read back from a web Response stream (node internals about a third of ' +
+    'the call), the SDK checked every message with zod (about 10%), GC about 10%. **Fixed in session 4**, in three steps, ' +
+    'each measured with this row: (1) a POST of one plain request in a session is answered on the Node response by the ' +
+    'session\'s own transport (src/mcp/http/session-transport.ts), with the SDK transport\'s SSE answer (the priming ' +
+    'event, every event stored, resumption with Last-Event-ID while the call runs; tests compare both transports\' ' +
+    'answers byte for byte): 0.76x -> 1.35x; (2) a plain tools/call in a session runs its tool handler without the ' +
+    'session\'s server (src/mcp/http/session-call.ts), keeping the session\'s log level, cancellation, and elicitation ' +
+    'and sampling through that server, and (3) both come beside Fastify for a session held in the process: -> about ' +
+    '2x, 165 µs of CPU per call (profiled), of which the reply\'s write syscall is about 30%.',
   'gateway-proxy':
     'Profiled side by side (gateway and upstream on one core): the gateway spent less CPU per forwarded request than ' +
     '@fastify/http-proxy (483 vs 525 µs in one profiled run, its own forwarding code about 3%), and its rounds ' +
