@@ -61,7 +61,8 @@ interface Forwarding {
 /** Headers Connection names are hop-by-hop too. */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
-  if (!value) return undefined;
+  // What nearly every request and reply says names no header: nothing to build a set for.
+  if (!value || value === 'keep-alive' || value === 'close') return undefined;
   return new Set(value.split(',').map((t) => t.trim().toLowerCase()));
 }
 
