@@ -137,6 +137,15 @@ describe('a request in a session, answered on the Node response', () => {
     expect(after.at(-1).id).toBe(6);
   });
 
+  it('replays a finished call\'s answer to a client that resumes its stream with Last-Event-ID', async () => {
+    const headers = await openSession();
+    const answered = await (await post(call(11, 'shout', { text: 'kept' }), headers)).text();
+    const primingId = /^id: (\d+)\nretry:/m.exec(answered)![1]!;
+    const replayed = await fetch(endpoint, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': primingId } });
+    expect(replayed.status).toBe(200);
+    expect(messagesOf(await replayed.text())).toEqual(messagesOf(answered));
+  });
+
   it('lets the official client resume a stream ended early, on its own', async () => {
     const client = await eraClient(serviceUrl, '2025-11-25');
     try {

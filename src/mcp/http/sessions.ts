@@ -14,17 +14,16 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
 import type { JSONRPCRequest, RequestId, Server, ServerEvent } from '@modelcontextprotocol/server';
-import type { handlersFor } from '../server.ts';
-import { LOG_LEVELS, plainSessionCall, serveSessionCall } from './session-call.ts';
 import { ErrorCodes } from '../../errors.ts';
-import { withCallOrigin, type CallOrigin } from '../context.ts';
-import { notifyServer } from '../server.ts';
-import { nodeAdapter } from './node-adapter.ts';
-import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
-import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
-import { SessionTransport } from './session-transport.ts';
-import { plainLegacyRequest } from './legacy-request.ts';
 import { takeOver } from '../../service/take-over.ts';
+import { withCallOrigin, type CallOrigin } from '../context.ts';
+import { notifyServer, type handlersFor } from '../server.ts';
+import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
+import { plainLegacyRequest } from './legacy-request.ts';
+import { nodeAdapter } from './node-adapter.ts';
+import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
+import { LOG_LEVELS, plainSessionCall, serveSessionCall } from './session-call.ts';
+import { SessionTransport } from './session-transport.ts';
 
 export interface SessionSettings {
   secret: string;
