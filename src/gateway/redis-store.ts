@@ -9,6 +9,12 @@
  * with the one it last read, every second, and reads the hash again when they differ: a missed
  * notice delays a change by a second at most. Registering fails at once, changing nothing, while
  * Redis is unreachable; forwarding goes on from each replica's in-memory copy.
+ *
+ * A registry that vanished from Redis (a restart without persistence, a flush) shows as a counter
+ * gone or gone back, which never happens otherwise. The replica that notices (reading again when
+ * its connection comes back, at its next check, or in the reply to its own change) writes back the
+ * apps it knew, in one script: an app registered on the emptied Redis meanwhile stays as it is, and
+ * the counter goes past every replica's, so that all of them read the registry again.
  */
 import { RegistryUnavailableError } from '../errors.ts';
 import { closeRedis, connectRedis, redactedRedisUrl, type RedisClient } from '../redis.ts';
@@ -25,6 +31,11 @@ export interface RedisStoreOptions {
 /** How often a replica checks that it has not missed a change. */
 const POLL_MS = 1_000;
 
+/** KEYS: the hash, the counter. ARGV: the lowest counter to leave, then name and record pairs, each written unless its name is there. */
+const RESTORE = `for i = 2, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1]) end
+return 1`;
+
 function recordsOf(hash: Record<string, string>): AppRecord[] {
   return Object.values(hash)
     .map((text) => JSON.parse(text) as AppRecord)
@@ -34,8 +45,9 @@ function recordsOf(hash: Record<string, string>): AppRecord[] {
 export function redisStore(options: RedisStoreOptions): RegistryStore {
   const hash = `${options.key}:apps`;
   const versionKey = `${options.key}:version`;
-  /** The counter as of the records this replica last read. */
+  /** The counter as of the records this replica last read, and those records. */
   let seen: string | null = null;
+  let known: AppRecord[] = [];
   let poll: NodeJS.Timeout | undefined;
   const channel = `${options.key}:changed`;
   const where = redactedRedisUrl(options.url);
@@ -66,6 +78,28 @@ export function redisStore(options: RedisStoreOptions): RegistryStore {
       clients = undefined;
       throw error;
     }));
+  const read = async (client: RedisClient): Promise<[Record<string, string>, string | null]> => (await client.multi().hGetAll(hash).get(versionKey).exec()) as unknown as [Record<string, string>, string | null];
+  /** Keep what was read as this replica's copy. */
+  const took = (all: Record<string, string>, version: string | null): AppRecord[] => {
+    seen = version;
+    known = recordsOf(all);
+    return known.slice();
+  };
+  /**
+   * Whether the registry vanished since this replica last read it: a counter gone, or gone back
+   * (`after` a change of its own: not past the one it read).
+   */
+  const lost = (version: string | null, after = false): boolean =>
+    seen !== null && known.length > 0 && (version === null || Number(version) < Number(seen) + (after ? 1 : 0));
+  /** Write back this replica's copy (but `except`, just changed), and read the registry again. */
+  const restore = async (client: RedisClient, except?: string): Promise<AppRecord[]> => {
+    const back = known.filter((record) => record.name !== except);
+    const pairs = back.flatMap((record) => [record.name, JSON.stringify(record)]);
+    await client.eval(RESTORE, { keys: [hash, versionKey], arguments: [String(Number(seen) + 1), ...pairs] });
+    options.onError(new Error(`The gateway's registry was gone from Redis at ${where} (a restart without persistence, or a flush): this replica wrote back the ${back.length} app(s) it knew.`));
+    await client.publish(channel, 'changed').catch(options.onError);
+    return took(...(await read(client)));
+  };
   const unavailable = (error: unknown): RegistryUnavailableError =>
     new RegistryUnavailableError(`The gateway's registry in Redis at ${where} cannot be reached (${(error as Error).message}); the change was not made. Retry once Redis is back.`);
 
@@ -73,25 +107,30 @@ export function redisStore(options: RedisStoreOptions): RegistryStore {
     description: `Redis at ${where}, key ${options.key}`,
     async load() {
       const { client } = await connect();
-      const [all, version] = await client.multi().hGetAll(hash).get(versionKey).exec();
-      seen = version as unknown as string | null;
-      return recordsOf(all as unknown as Record<string, string>);
+      const [all, version] = await read(client);
+      return lost(version) ? restore(client) : took(all, version);
     },
     async apply(change: RecordChange) {
       const { client } = await connect();
-      const write = 'put' in change ? client.multi().hSet(hash, change.put.name, JSON.stringify(change.put)) : client.multi().hDel(hash, change.remove);
-      const [count, version, all] = await write
+      const name = 'put' in change ? change.put.name : change.remove;
+      const write = 'put' in change ? client.multi().hSet(hash, name, JSON.stringify(change.put)) : client.multi().hDel(hash, name);
+      const [count, version, all] = (await write
         .incr(versionKey)
         .hGetAll(hash)
         .exec()
         .catch((error: unknown) => {
           throw unavailable(error);
-        });
+        })) as unknown as [number, number, Record<string, string>];
+      if (lost(String(version), true)) {
+        // An app this replica knew is gone with the rest: removing it changed the registry all the same.
+        const changed = 'put' in change || known.some((record) => record.name === name);
+        return { records: await restore(client, name), changed };
+      }
       const changed = 'put' in change || Number(count) > 0;
-      seen = String(version);
+      const records = took(all, String(version));
       // The change is made; a notice that cannot go out now is made up for by the others' version check.
       if (changed) await client.publish(channel, 'changed').catch(options.onError);
-      return { records: recordsOf(all as unknown as Record<string, string>), changed };
+      return { records, changed };
     },
     watch(listener) {
       watchers.add(listener);

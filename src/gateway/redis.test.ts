@@ -114,6 +114,24 @@ describe.skipIf(!hasRedisServer)(`replicas sharing a registry in Redis${needsRed
   });
 });
 
+describe.skipIf(!hasRedisServer)(`a registry lost with Redis${needsRedis}`, () => {
+  it('Redis restarted without its data: the replicas write the registry back, and forwarding goes on', async () => {
+    const redisKey = 'test:lost';
+    const [a, b] = await replicas(2, { redisKey });
+    await postJson(`${a.url}/register_app`, { name: 'echoer', url: echo.url });
+    await postJson(`${a.url}/register_app`, { name: 'other', url: echo.url });
+    await eventually(() => appNames(b), (names) => names.join() === 'echoer,other', 'replica b to hear of both apps');
+    await redis.restartEmpty();
+
+    expect((await postJson(`${b.url}/echoer/echo`, { message: 'meanwhile' })).body).toEqual({ echoed: 'meanwhile' });
+    // A replica started now reads the registry from Redis alone.
+    const [later] = await replicas(1, { redisKey });
+    await eventually(() => appNames(later), (names) => names.join() === 'echoer,other', 'the registry back in Redis');
+    expect(await appNames(a)).toEqual(['echoer', 'other']);
+    expect((await postJson(`${later.url}/other/echo`, { message: 'after' })).body).toEqual({ echoed: 'after' });
+  });
+});
+
 describe.skipIf(!hasRedisServer)(`misconfigured${needsRedis}`, () => {
   it('a gateway whose Redis cannot be reached does not start, and says where it looked', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;

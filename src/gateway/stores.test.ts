@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRedisServer, needsRedis, startRedis, type RedisServer } from '../../test/helpers/redis.ts';
+import { closeRedis, connectRedis } from '../redis.ts';
 import { redisStore } from './redis-store.ts';
 import { memoryStore, type AppRecord, type RegistryStore } from './registry.ts';
 import { stateFileStore } from './state-file.ts';
@@ -11,11 +12,12 @@ import { stateFileStore } from './state-file.ts';
 const dir = mkdtempSync(join(tmpdir(), 'taskmesh-stores-'));
 let redis: RedisServer;
 const opened: RegistryStore[] = [];
+const closing: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   if (hasRedisServer) redis = await startRedis();
 });
 afterAll(async () => {
-  await Promise.all(opened.map((store) => store.close?.()));
+  await Promise.all([...opened.map((store) => store.close?.()), ...closing.map((close) => close())]);
   await redis?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -74,5 +76,51 @@ describe.each(stores)('the %s store', (name, open, lasting, runnable) => {
     await first.apply({ put: record('dropped') });
     await first.apply({ remove: 'dropped' });
     expect(await open(place).load()).toEqual([record('kept')]);
+  });
+});
+
+describe.skipIf(!hasRedisServer)(`the Redis store, when its registry vanishes from Redis${needsRedis}`, () => {
+  /** Two replicas' stores over one key, both having read the registry, and a way to empty that key as a restart without persistence would. */
+  async function replicasOverOneKey(): Promise<{ a: RegistryStore; b: RegistryStore; vanish: () => Promise<void> }> {
+    const key = `stores:${newPlace()}`;
+    const [a, b] = [0, 1].map(() => {
+      const store = redisStore({ url: redis.url, key, onError: () => {} });
+      opened.push(store);
+      return store;
+    });
+    await a!.apply({ put: record('one') });
+    await a!.apply({ put: record('two') });
+    expect(await b!.load()).toEqual([record('one'), record('two')]);
+    const client = await connectRedis(redis.url, () => {});
+    const vanish = async (): Promise<void> => {
+      await client.del([`${key}:apps`, `${key}:version`]);
+    };
+    closing.push(() => closeRedis(client));
+    return { a: a!, b: b!, vanish };
+  }
+
+  it('writes it back from a replica\'s copy when the replica reads it again', async () => {
+    const { a, b, vanish } = await replicasOverOneKey();
+    await vanish();
+    expect(await b.load()).toEqual([record('one'), record('two')]);
+    expect(await a.load()).toEqual([record('one'), record('two')]);
+  });
+
+  it('keeps a change made on the emptied Redis, with the rest written back', async () => {
+    const { a, b, vanish } = await replicasOverOneKey();
+    await vanish();
+    expect(await a.apply({ put: record('three') })).toEqual({ records: [record('one'), record('three'), record('two')], changed: true });
+    expect(byName(await b.load())).toEqual([record('one'), record('three'), record('two')]);
+    await vanish();
+    expect(await b.apply({ remove: 'one' })).toEqual({ records: [record('three'), record('two')], changed: true });
+    expect(byName(await a.load())).toEqual([record('three'), record('two')]);
+  });
+
+  it('leaves a registry emptied by unregistering empty: only a counter gone or gone back means it vanished', async () => {
+    const { a, b } = await replicasOverOneKey();
+    await a.apply({ remove: 'one' });
+    await a.apply({ remove: 'two' });
+    expect(await b.load()).toEqual([]);
+    expect(await a.load()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // loopback port, its data in a temporary folder (append-only, so that a restart keeps it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Start it again on the same port, with the data it had (nothing when it runs). */
   start(): Promise<void>;
+  /** Restart it with no data, as a server without persistence comes back. */
+  restartEmpty(): Promise<void>;
   /** Stop it for good and delete its data. */
   dispose(): Promise<void>;
 }
@@ -68,6 +70,11 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    async restartEmpty() {
+      await stop();
+      for (const file of readdirSync(dir)) rmSync(join(dir, file), { recursive: true, force: true });
+      await start();
+    },
     async dispose() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
