@@ -3,7 +3,8 @@
  * delivered to every process that serves the service. In one process they are delivered in place;
  * in a node cluster (`numWorkers > 1`) each worker also sends them to the primary, which passes
  * them to the other workers (`relayMcpSignal`); across replicas, a `ServerEventBus` given as the
- * `mcp.events` option (over Redis, say) carries the change events instead.
+ * `mcp.events` option (over Redis, say) carries the change events instead, and the session
+ * closings too when it can (`SessionClosings`, as `redisEventBus` does).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
@@ -27,6 +28,16 @@ export function relayMcpSignal(from: Worker, message: unknown): boolean {
   return true;
 }
 
+/** What a bus between replicas offers to carry the end of 2025-era sessions too. */
+export interface SessionClosings {
+  publishSessionClosed(id: string, until: number): void;
+  onSessionClosed(listener: (id: string, until: number) => void): () => void;
+}
+
+function carriesSessionClosings(bus: ServerEventBus | undefined): bus is ServerEventBus & SessionClosings {
+  return typeof (bus as Partial<SessionClosings> | undefined)?.publishSessionClosed === 'function' && typeof (bus as Partial<SessionClosings>).onSessionClosed === 'function';
+}
+
 export class McpBus implements ServerEventBus {
   readonly #listeners = new Set<(event: ServerEvent) => void>();
   readonly #sessionListeners = new Set<(id: string, until: number) => void>();
@@ -38,6 +49,7 @@ export class McpBus implements ServerEventBus {
     this.#external = options.external;
     this.#onError = options.onError;
     if (this.#external) this.#cleanups.push(this.#external.subscribe((event) => this.#deliver(event)));
+    if (carriesSessionClosings(this.#external)) this.#cleanups.push(this.#external.onSessionClosed((id, until) => this.#deliverSessionClosed(id, until)));
     if (cluster.isWorker && process.send) {
       const onMessage = (message: unknown): void => {
         if (!isIpcMessage(message)) return;
@@ -65,6 +77,7 @@ export class McpBus implements ServerEventBus {
   /** Tell every process that a 2025-era session was terminated, so that none rebuilds it before `until`. */
   publishSessionClosed(id: string, until: number): void {
     this.#toCluster({ kind: 'session-closed', id, until });
+    if (carriesSessionClosings(this.#external)) this.#external.publishSessionClosed(id, until);
   }
 
   onSessionClosed(listener: (id: string, until: number) => void): void {

@@ -19,8 +19,8 @@ afterEach(async () => {
 });
 afterAll(() => redis?.dispose());
 
-async function replica(bus: RedisEventBus): Promise<NotesService> {
-  const service = new NotesService({ host: '127.0.0.1', port: 0, logger: false, mcp: { events: bus } });
+async function replica(bus: RedisEventBus, sessionSecret?: string): Promise<NotesService> {
+  const service = new NotesService({ host: '127.0.0.1', port: 0, logger: false, mcp: { events: bus, ...(sessionSecret ? { sessionSecret } : {}) } });
   await service.start();
   cleanups.push(() => service.stop());
   return service;
@@ -45,6 +45,34 @@ describe.skipIf(!hasRedisServer)(`redisEventBus${needsRedis}`, () => {
     a.addTool('from_a', () => 'hello from a', { description: 'Added in replica a.' });
     await eventually(() => (changes > 0 ? true : undefined), 5_000, "a list_changed on replica b's client");
     expect(changes).toBe(1);
+  });
+
+  it('carries the end of a session: a replica refuses an id its client ended through another', async () => {
+    const a = await replica(await bus('events:sessions'), 'shared-by-the-replicas');
+    const b = await replica(await bus('events:sessions'), 'shared-by-the-replicas');
+    const endpoint = (service: NotesService): string => `${service.url}/mcp-server/mcp`;
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+    const opened = await fetch(endpoint(a), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+    await opened.text();
+    const session = { ...headers, 'mcp-session-id': opened.headers.get('mcp-session-id')! };
+    const list = async (service: NotesService): Promise<number> => {
+      const answer = await fetch(endpoint(service), { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+      await answer.text();
+      return answer.status;
+    };
+    expect(await list(b)).toBe(200);
+    expect((await fetch(endpoint(a), { method: 'DELETE', headers: session })).status).toBe(200);
+    // Until the closing arrives over Redis, b may still rebuild the session; once it has, b refuses it.
+    const deadline = Date.now() + 5_000;
+    while ((await list(b)) !== 404) {
+      if (Date.now() > deadline) throw new Error('replica b still serves the session its client ended through replica a');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(b.mcp.sessionCount).toBe(0);
   });
 
   it('does not connect when Redis cannot be reached, and says where it looked', async () => {
