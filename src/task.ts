@@ -7,6 +7,10 @@ import { DefinitionError, type Issue } from './errors.ts';
 
 export type Schema = z.ZodType;
 
+/** An HTTP method an endpoint answers. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+const HTTP_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
 export interface Task<
   N extends string = string,
   I extends Schema | undefined = Schema | undefined,
@@ -23,6 +27,16 @@ export interface Task<
    * so a token never travels to endpoints (or, through a gateway, to apps) that do not need it.
    */
   readonly scope: 'public' | 'admin';
+  /**
+   * The HTTP methods of the task's endpoint, when not POST alone. Its clients call with POST if
+   * it is among them, else with the first (a GET sends the input as the query string).
+   */
+  readonly methods: readonly HttpMethod[] | undefined;
+}
+
+/** The method a client calls an endpoint with: POST when it answers POST (or says nothing), else its first. */
+export function callMethod(methods: readonly string[] | undefined): HttpMethod {
+  return !methods?.length || methods.includes('POST') ? 'POST' : (methods[0] as HttpMethod);
 }
 
 export type AnyTask = Task<string, Schema | undefined, Schema | undefined>;
@@ -42,11 +56,15 @@ export function task<
   const N extends string,
   I extends Schema | undefined = undefined,
   O extends Schema | undefined = undefined,
->(definition: { name: N; description?: string; input?: I; output?: O; scope?: 'public' | 'admin' }): Task<N, I, O> {
+>(definition: { name: N; description?: string; input?: I; output?: O; scope?: 'public' | 'admin'; methods?: HttpMethod[] }): Task<N, I, O> {
   if (!NAME_PATTERN.test(definition.name)) {
     throw new DefinitionError(
       `Task name "${definition.name}" is not a valid endpoint path: use letters, digits, _ and -, with dots between segments (e.g. "models.list").`,
     );
+  }
+  const unknown = definition.methods?.find((method) => !HTTP_METHODS.includes(method));
+  if (unknown !== undefined || definition.methods?.length === 0) {
+    throw new DefinitionError(`Task "${definition.name}" has methods ${JSON.stringify(definition.methods)}: give one or more of ${HTTP_METHODS.join(', ')}, in capitals.`);
   }
   return Object.freeze({
     kind: 'taskmesh.task',
@@ -55,6 +73,7 @@ export function task<
     input: definition.input as I,
     output: definition.output as O,
     scope: definition.scope ?? 'public',
+    methods: definition.methods ? Object.freeze([...new Set(definition.methods)]) : undefined,
   });
 }
 

@@ -28,6 +28,14 @@ describe('task types', () => {
     expectTypeOf<TaskOutput<typeof ping>>().toEqualTypeOf<unknown>();
   });
 
+  it('a task names its HTTP methods from the five an endpoint answers, in capitals', () => {
+    task({ name: 'by_get', methods: ['GET'] });
+    // @ts-expect-error: not an HTTP method an endpoint answers
+    task({ name: 'by_fetch', methods: ['FETCH'] });
+    // @ts-expect-error: methods are capitals
+    task({ name: 'by_lower', methods: ['get'] });
+  });
+
   it('handlers get parsed input and must return the output shape', () => {
     const good: EndpointHandler<typeof echo> = ({ message, delay }) => {
       expectTypeOf(delay).toEqualTypeOf<number>();

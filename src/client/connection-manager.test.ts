@@ -280,3 +280,58 @@ describe('the admin token', () => {
     expect(seen).toEqual({ '/heartbeat': undefined, '/open': undefined, '/purge': 'Bearer secret', '/shutdown': 'Bearer secret' });
   });
 });
+
+describe('endpoints called with GET', () => {
+  const search = task({
+    name: 'search',
+    // A query string repeats a field for an array, and one item comes as a lone string.
+    input: z.object({
+      q: z.string(),
+      limit: z.coerce.number().int().default(10),
+      tags: z
+        .union([z.string(), z.array(z.string())])
+        .transform((v) => (Array.isArray(v) ? v : [v]))
+        .optional(),
+    }),
+    output: z.object({ q: z.string(), limit: z.number(), tags: z.array(z.string()) }),
+    methods: ['GET'],
+  });
+  const SearchContract = contract('Search', { search });
+  class SearchService extends Service.for(SearchContract, import.meta.url) {
+    constructor(o?: ServiceOptions) {
+      super(o);
+      this.addEndpoint('search', ({ q, limit, tags }) => ({ q, limit, tags: tags ?? [] }), { schema: search });
+    }
+  }
+
+  it('sends the input as the query string, from a typed client and from one built from the service', async () => {
+    const service = await serve(new SearchService(quiet));
+    await using typed = await SearchService.connect(service.url!);
+    expect(await typed.search({ q: 'red fish', limit: 3, tags: ['a', 'b&c'] })).toEqual({ q: 'red fish', limit: 3, tags: ['a', 'b&c'] });
+    expect(await typed.search({ q: 'one', tags: ['only'] })).toEqual({ q: 'one', limit: 10, tags: ['only'] });
+    await using dynamic = await connect(service.url!);
+    expect(await dynamic.search({ q: 'x' })).toEqual({ q: 'x', limit: 10, tags: [] });
+    const direct = await fetch(`${service.url}/search?q=raw&limit=2`);
+    expect(await direct.json()).toEqual({ q: 'raw', limit: 2, tags: [] });
+  });
+
+  it('refuses input a query string cannot carry, before sending anything', async () => {
+    const service = await serve(new SearchService(quiet));
+    await using client = await connect(service.url!);
+    const error = await client.call('search', { q: 'x', nested: { no: 1 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).message).toContain('field "nested" holds an object');
+  });
+
+  it('an endpoint that answers a method its task\'s clients do not call with is a definition error that says what to declare', () => {
+    const plain = task({ name: 'plain', output: z.object({ ok: z.boolean() }) });
+    class Wrong extends Service.for(contract('Wrong', { plain })) {
+      constructor() {
+        super(quiet);
+        this.addEndpoint('plain', () => ({ ok: true }), { schema: plain, methods: ['GET'] });
+      }
+    }
+    expect(() => new Wrong()).toThrow(/answers GET, but clients of its task call it with POST: declare methods: \["GET"\] on the task/);
+    expect(() => task({ name: 'bad', methods: ['get' as 'GET'] })).toThrow(/give one or more of GET, POST, PUT, PATCH, DELETE, in capitals/);
+  });
+});

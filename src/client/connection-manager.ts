@@ -13,7 +13,7 @@ import {
   type EndpointDetail,
   type Heartbeat,
 } from '../protocol.ts';
-import { methodNameFor, toIssues, type AnyContract, type AnyTask, type Schema, type TaskInput, type TaskOutput } from '../task.ts';
+import { callMethod, methodNameFor, toIssues, type AnyContract, type AnyTask, type HttpMethod, type Schema, type TaskInput, type TaskOutput } from '../task.ts';
 import { acquirePool, releasePool, sendJson } from './http.ts';
 import { isDown, statusByProbe } from './liveness.ts';
 import type { Pool } from 'undici';
@@ -50,6 +50,8 @@ export interface ClientInit {
 
 export interface Route {
   path: string;
+  /** What the endpoint is called with (see `callMethod`): POST, or the query string of a GET. */
+  method: HttpMethod;
   input: Schema | undefined;
   output: Schema | undefined;
   /** Admin routes alone carry the admin token. */
@@ -104,7 +106,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     this.#shutdownOnDispose = init.shutdownOnDispose ?? false;
 
     for (const [key, t] of Object.entries(init.contract?.tasks ?? {})) {
-      this.#addRoute(key, methodNameFor(key), { path: t.name, input: t.input, output: t.output, admin: t.scope === 'admin' });
+      this.#addRoute(key, methodNameFor(key), { path: t.name, method: callMethod(t.methods), input: t.input, output: t.output, admin: t.scope === 'admin' });
     }
     for (const detail of Object.values(init.details ?? {})) {
       if (detail.builtin || this.#routes.has(detail.path)) continue;
@@ -129,7 +131,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
    */
   call<K extends keyof C['tasks'] & string>(name: K, input?: TaskInput<C['tasks'][K]>, options?: CallOptions): Promise<TaskOutput<C['tasks'][K]>>;
   call(name: string, input?: unknown, options?: CallOptions): Promise<unknown> {
-    const route = this.#routes.get(name) ?? { path: name.replace(/^\/+/, ''), input: undefined, output: undefined, admin: false };
+    const route = this.#routes.get(name) ?? { path: name.replace(/^\/+/, ''), method: 'POST' as const, input: undefined, output: undefined, admin: false };
     return this.#invoke(route, input, options);
   }
 
@@ -160,13 +162,14 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     const headers: Record<string, string> = {};
     if (options.requestId) headers['x-request-id'] = options.requestId;
     if (route.admin && this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const query = route.method === 'GET';
     return sendJson({
       pool: this.#pool,
       baseUrl: this.url,
       basePath: this.#basePath,
-      method: 'POST',
-      path: route.path,
-      body,
+      method: route.method,
+      path: query ? `${route.path}${queryString(route.path, body)}` : route.path,
+      body: query ? undefined : body,
       timeout: options.timeout ?? this.#timeout,
       signal: callSignal(options),
       headers,
@@ -175,7 +178,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
 
   async #builtin<T>(name: keyof typeof builtinTasks, options?: CallOptions): Promise<T> {
     const t = builtinTasks[name];
-    return (await this.#invoke({ path: t.name, input: undefined, output: t.output, admin: t.scope === 'admin' }, undefined, options)) as T;
+    return (await this.#invoke({ path: t.name, method: 'POST', input: undefined, output: t.output, admin: t.scope === 'admin' }, undefined, options)) as T;
   }
 
   /** The service's status; `Down` when nothing answers (a fresh connection to it is refused). */
@@ -271,6 +274,32 @@ function callSignal(options: CallOptions): AbortSignal | undefined {
   return options.signal ? AbortSignal.any([options.signal, timer]) : timer;
 }
 
+/**
+ * The input of a GET as its query string: each field once, an array's items as repeated fields.
+ * A query string holds text only, so the endpoint's schema reads numbers and booleans back with
+ * `z.coerce`; a nested object does not fit and is refused before anything is sent.
+ */
+function queryString(path: string, input: unknown): string {
+  if (input === undefined || input === null) return '';
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidInputError(`${path} is called with GET, whose input is a query string: give an object of fields.`, [{ path: [], message: 'not an object of fields' }]);
+  }
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(input)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null) continue;
+      if (typeof item === 'object') {
+        throw new InvalidInputError(`${path} is called with GET, whose input is a query string: field "${name}" holds an object, which one cannot carry.`, [
+          { path: [name], message: 'an object in a query string' },
+        ]);
+      }
+      params.append(name, String(item));
+    }
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
 const jsonSchemaCache = new WeakMap<object, Schema>();
 
 /** A route for an endpoint known only from `detailed_endpoints`: validators built on first use. */
@@ -286,6 +315,7 @@ function runtimeRoute(detail: EndpointDetail): Route {
   };
   return {
     path: detail.path,
+    method: callMethod(detail.methods),
     admin: detail.scope === 'admin',
     get input() {
       return lazy(detail.input_schema);

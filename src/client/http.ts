@@ -6,6 +6,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { undici } from '../lazy.ts';
 import { CallTimeoutError, ErrorCodes, ServiceCallError, ServiceUnreachableError, TaskmeshError, type ErrorBody } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
+import type { HttpMethod } from '../task.ts';
 
 interface PoolEntry {
   pool: Pool;
@@ -54,8 +55,8 @@ export interface HttpCall {
   /** The base URL, for error messages and its path prefix. */
   baseUrl: string;
   basePath: string;
-  method: 'GET' | 'POST';
-  /** Endpoint path without leading slash. */
+  method: HttpMethod;
+  /** Endpoint path without leading slash (with its query string, for a GET). */
   path: string;
   body?: unknown;
   timeout: number;

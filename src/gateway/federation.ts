@@ -164,7 +164,7 @@ export class McpFederation {
   }
 
   #definition(name: string, origin: ToolOrigin, listing: Tool): ToolDefinition {
-    const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: listing.description, input: passThrough, output: undefined, scope: 'public' });
+    const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: listing.description, input: passThrough, output: undefined, scope: 'public', methods: undefined });
     const endpoint: Endpoint = {
       path: name,
       methodName: name,

@@ -105,9 +105,10 @@ export class McpHost {
       app.server,
       mcpDirectRoute({ path, guard, status: facts.status, runtime: () => this.#loaded, calls: this.#calls, adminPolicy: facts.adminPolicy }),
     );
-    app.route({
+    // With a trailing slash too: clients configured from the reference framework's docs add one.
+    const mcpRoute = (url: string) => app.route({
       method: ['GET', 'POST', 'DELETE'],
-      url: path,
+      url,
       schema: { hide: true },
       // What the direct route hands on comes with its body already read.
       preParsing: replayReadBody,
@@ -128,6 +129,8 @@ export class McpHost {
         return runtime.handle(request, reply, { requestId: request.id, log: request.log, isAdmin: () => isAdminRequest(request, facts.adminPolicy) });
       },
     });
+    mcpRoute(path);
+    mcpRoute(`${path}/`);
     // Calls in progress finish first: their connections hold server.close() open until they end
     // (or shutdownTimeout closes them), while the listener closes at once. Then the runtime closes,
     // and with it the streams, which never end on their own. Requests that come meanwhile on

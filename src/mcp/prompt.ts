@@ -43,7 +43,7 @@ export function promptDefinition(name: string, handler: PromptDefinition['handle
     throw new DefinitionError(`Prompt name "${String(name)}" of ${serviceName} is not valid: use 1 to 128 letters, digits, "_", "-" and ".".`);
   }
   if (typeof handler !== 'function') throw new DefinitionError(`addPrompt("${name}") needs a handler function; got ${typeof handler}.`);
-  const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: options.description, input: options.arguments, output: undefined, scope: 'public' });
+  const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: options.description, input: options.arguments, output: undefined, scope: 'public', methods: undefined });
   const schema = taskJsonSchema(task).input;
   if (schema && schema.type !== 'object') {
     throw new DefinitionError(`addPrompt("${name}"): "arguments" must be a z.object whose fields are strings.`);

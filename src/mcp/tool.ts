@@ -104,7 +104,7 @@ export function mcpOnlyTool(name: string, handler: (input: any, context: McpCont
   if (typeof handler !== 'function') {
     throw new DefinitionError(`addTool("${name}") needs a handler function; got ${typeof handler}. Define the handler before calling addTool.`);
   }
-  const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: options.description, input: options.input, output: options.output, scope: 'public' });
+  const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: options.description, input: options.input, output: options.output, scope: 'public', methods: undefined });
   const endpoint: Endpoint = {
     path: name,
     methodName: name,

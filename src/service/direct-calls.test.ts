@@ -154,7 +154,7 @@ describe('which calls take the direct path', () => {
     const endpoints = [
       makeEndpoint('greet', ({ name }: { name: string }) => ({ greeting: `hello ${name}` }), { schema: greet }),
       makeEndpoint('secret', () => ({ ok: true }), { schema: secret }),
-      makeEndpoint('lookup', ({ key }: { key: number }) => ({ key }), { schema: lookup, methods: ['GET'] }),
+      makeEndpoint('lookup', ({ key }: { key: number }) => ({ key }), { schema: task({ name: 'lookup', input: lookup.input, output: lookup.output, methods: ['GET'] }) }),
     ];
     const direct = directCalls({ endpoints, status: () => status, bodyLimit: 64, development: false, parseJson: (_r, body, done) => done(null, JSON.parse(body)), lines: undefined });
     const left: string[] = [];

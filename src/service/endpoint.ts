@@ -5,9 +5,9 @@
  */
 import { DefinitionError, InvalidInputError, InvalidOutputError } from '../errors.ts';
 import type { EndpointDetail } from '../protocol.ts';
-import { type AnyTask, type TaskHandlerResult, type TaskParsedInput, methodNameFor, taskJsonSchema, toIssues } from '../task.ts';
+import { type AnyTask, type HttpMethod, type TaskHandlerResult, type TaskParsedInput, callMethod, methodNameFor, taskJsonSchema, toIssues } from '../task.ts';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type { HttpMethod };
 
 /** `admin` endpoints need the admin token (see the security section of the README). */
 export type EndpointScope = 'public' | 'admin';
@@ -28,7 +28,7 @@ export type EndpointHandler<T extends AnyTask> = (
 
 export interface EndpointOptions<T extends AnyTask> {
   schema: T;
-  /** HTTP methods; POST by default. */
+  /** HTTP methods; the task's, else POST. Declare them on the task for its clients to call with the right one. */
   methods?: HttpMethod[];
   /** Also expose the endpoint as an MCP tool. */
   asTool?: boolean;
@@ -66,7 +66,15 @@ export function makeEndpoint(
   if (typeof handler !== 'function') {
     throw new DefinitionError(`Endpoint "${clean}" needs a handler function; got ${typeof handler}. Define the handler before calling addEndpoint.`);
   }
-  const methods = options.methods?.length ? [...new Set(options.methods.map((m) => m.toUpperCase() as HttpMethod))] : ['POST' as const];
+  const declared = options.schema.methods;
+  const methods = options.methods?.length ? [...new Set(options.methods.map((m) => m.toUpperCase() as HttpMethod))] : declared ? [...declared] : ['POST' as const];
+  // A contract's clients call with the method its task names: the endpoint must answer it.
+  const called = callMethod(declared);
+  if (!methods.includes(called)) {
+    throw new DefinitionError(
+      `Endpoint "${clean}" answers ${methods.join(', ')}, but clients of its task call it with ${called}: declare methods: ${JSON.stringify(methods)} on the task instead, so that they know.`,
+    );
+  }
   return {
     path: clean,
     methodName: methodNameFor(clean),

@@ -33,7 +33,7 @@ export interface McpDirectRouteHost {
 
 export function mcpDirectRoute(host: McpDirectRouteHost): DirectRoute {
   return (req, res, path) => {
-    if (req.url !== host.path || !isPlainJsonPost(req, path.bodyLimit)) return false;
+    if ((req.url !== host.path && req.url !== `${host.path}/`) || !isPlainJsonPost(req, path.bodyLimit)) return false;
     const runtime = host.runtime();
     if (!runtime || host.status() !== ServerStatus.Available || host.guard(req.headers) !== undefined || !runtime.takesDirectly(req.headers)) return false;
     readWholeBody(req, (body) => {

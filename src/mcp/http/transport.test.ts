@@ -1,5 +1,6 @@
 // The MCP endpoint at the HTTP level: stateless 2025-era requests, sessions (ids, ending, idle
 // time-out, rebuilding in another process), transport errors, DNS rebinding protection, admin tools.
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraClient, eventually } from '../fixtures/clients.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
@@ -244,12 +245,25 @@ it('serves at the mount path and app path of the settings', async () => {
     const { endpoint } = await serve();
     expect(new URL(endpoint).pathname).toBe('/tools/v1');
     expect(await json(await post(endpoint, call(1, 'shout', { text: 'moved' })))).toMatchObject({ result: { structuredContent: { result: 'MOVED' } } });
+    // With a trailing slash too, as the reference framework's docs write client configurations.
+    expect(await json(await post(`${endpoint}/`, call(1, 'shout', { text: 'slash' })))).toMatchObject({ result: { structuredContent: { result: 'SLASH' } } });
     expect((await post(endpoint.replace('/tools/v1', '/mcp-server/mcp'), call(1, 'shout', { text: 'x' }))).status).toBe(404);
   } finally {
     for (const [key, value] of [['TASKMESH_MCP_MOUNT_PATH', saved.mount], ['TASKMESH_MCP_APP_PATH', saved.app]] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
+  }
+});
+
+it('serves an MCP client configured with a trailing slash on the path, as the reference framework\'s docs write it', async () => {
+  const { endpoint } = await serve();
+  const client = new Client({ name: 'slash', version: '1' }, { versionNegotiation: { mode: 'legacy' } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${endpoint}/`)));
+  try {
+    expect((await client.callTool({ name: 'shout', arguments: { text: 'slash' } })).structuredContent).toEqual({ result: 'SLASH' });
+  } finally {
+    await client.close();
   }
 });
 
