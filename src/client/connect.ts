@@ -12,6 +12,8 @@ export interface ConnectOptions {
   token?: string;
   /** Default timeout of each call, in ms (60 s). */
   timeout?: number;
+  /** Headers sent with every request of the client: the credentials a `configureApp` hook of the service checks, say. */
+  headers?: Record<string, string>;
   /** Shut the service down when the client is disposed. */
   shutdownOnDispose?: boolean;
   /** Set by launch(): shown by the client as `logFile` and `pid`. */
@@ -24,6 +26,7 @@ function clientInit(url: string, options: ConnectOptions): ClientInit {
     url: normalizeUrl(url),
     token: options.token,
     timeout: options.timeout,
+    headers: options.headers,
     shutdownOnDispose: options.shutdownOnDispose,
     logFile: options.logFile,
     pid: options.pid,

@@ -335,3 +335,29 @@ describe('endpoints called with GET', () => {
     expect(() => task({ name: 'bad', methods: ['get' as 'GET'] })).toThrow(/give one or more of GET, POST, PUT, PATCH, DELETE, in capitals/);
   });
 });
+
+describe('headers of the client', () => {
+  /** The echo service behind a key its configureApp checks on every request. */
+  class KeyedEchoService extends EchoService {
+    protected override async configureApp(app: Parameters<EchoService['configureApp']>[0]): Promise<void> {
+      app.addHook('onRequest', async (request, reply) => {
+        if (request.headers['x-api-key'] !== 'open-sesame') await reply.code(401).send({ error: 'Unauthorized', code: 'NO_KEY', message: 'Send X-Api-Key.' });
+      });
+    }
+  }
+
+  it('go with every request, built-in ones too, and a call\'s own replace them', async () => {
+    const service = await serve(new KeyedEchoService(quiet));
+    await using client = await KeyedEchoService.connect(service.url!, { headers: { 'X-Api-Key': 'open-sesame' } });
+    expect(await client.echo({ message: 'let in' })).toEqual({ echoed: 'let in' });
+    expect(await client.status()).toBe(ServerStatus.Available);
+    const refused = await client.echo({ message: 'x' }, { headers: { 'x-api-key': 'wrong' } }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ServiceCallError);
+    expect((refused as ServiceCallError).status).toBe(401);
+    await expect(KeyedEchoService.connect(service.url!)).rejects.toMatchObject({ status: 401, message: expect.stringContaining('Send X-Api-Key.') });
+    await using dynamic = await connect(service.url!, undefined, { headers: { 'x-api-key': 'open-sesame' } });
+    expect(await dynamic.echo({ message: 'built' })).toEqual({ echoed: 'built' });
+    const mcp = await client.mcpClient;
+    expect((await mcp.callTool({ name: 'echo', arguments: { message: 'over MCP' } })).structuredContent).toEqual({ echoed: 'over MCP' });
+  });
+});

@@ -29,6 +29,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Sent as X-Request-ID; the service makes one otherwise. */
   requestId?: string;
+  /** Headers for this call, over the client's own. */
+  headers?: Record<string, string>;
 }
 
 export interface ClientInit {
@@ -41,6 +43,8 @@ export interface ClientInit {
   token?: string | undefined;
   /** Default call timeout in ms (60 s). */
   timeout?: number | undefined;
+  /** Headers sent with every request (credentials a `configureApp` hook checks, say). */
+  headers?: Record<string, string> | undefined;
   /** Shut the service down when this client is disposed (clients returned by launch()). */
   shutdownOnDispose?: boolean | undefined;
   /** For a service started by launch(): its log file and the pid of its process (the cluster primary with workers). */
@@ -87,6 +91,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   readonly #routes = new Map<string, Route>();
   readonly #token: string | undefined;
   readonly #timeout: number;
+  readonly #headers: Readonly<Record<string, string>>;
   readonly #shutdownOnDispose: boolean;
   #closed = false;
   #mcpClient: Promise<McpClient> | undefined;
@@ -103,6 +108,8 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     this.pid = init.pid;
     this.#token = init.token ?? process.env[ADMIN_TOKEN_ENV] ?? undefined;
     this.#timeout = init.timeout ?? 60_000;
+    // Lower-case names, so that a call's own header replaces the client's whatever its case.
+    this.#headers = Object.freeze(lowerCaseNames(init.headers));
     this.#shutdownOnDispose = init.shutdownOnDispose ?? false;
 
     for (const [key, t] of Object.entries(init.contract?.tasks ?? {})) {
@@ -159,9 +166,10 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
 
   #send(route: Route, body: unknown, options: CallOptions = {}) {
     if (this.#closed) throw new TaskmeshError(ErrorCodes.CALL_FAILED, `This client of ${this.url} is closed; connect again.`);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.#headers };
     if (options.requestId) headers['x-request-id'] = options.requestId;
     if (route.admin && this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (options.headers) Object.assign(headers, lowerCaseNames(options.headers));
     const query = route.method === 'GET';
     return sendJson({
       pool: this.#pool,
@@ -236,7 +244,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
    */
   get mcpClient(): Promise<McpClient> {
     this.#mcpClient ??= import('../mcp/client.ts')
-      .then(({ connectMcp }) => connectMcp(this.url, { token: this.#token }))
+      .then(({ connectMcp }) => connectMcp(this.url, { token: this.#token, headers: this.#headers }))
       .catch((error: unknown) => {
         this.#mcpClient = undefined;
         throw error;
@@ -272,6 +280,12 @@ function callSignal(options: CallOptions): AbortSignal | undefined {
   if (options.timeout === undefined) return options.signal;
   const timer = AbortSignal.timeout(options.timeout);
   return options.signal ? AbortSignal.any([options.signal, timer]) : timer;
+}
+
+function lowerCaseNames(headers: Record<string, string> | undefined): Record<string, string> {
+  const lowered: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) lowered[name.toLowerCase()] = value;
+  return lowered;
 }
 
 /**

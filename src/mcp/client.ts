@@ -20,6 +20,8 @@ export interface McpConnectOptions {
   capabilities?: ClientCapabilities;
   /** Sent as `Authorization: Bearer` (admin-scoped tools need it); defaults to TASKMESH_ADMIN_TOKEN. */
   token?: string | undefined;
+  /** Headers sent with every request (credentials a `configureApp` hook of the service checks, say). */
+  headers?: Record<string, string> | undefined;
   /** Any other option of the SDK's Client (listChanged handlers, timeouts, ...). */
   clientOptions?: ClientOptions;
 }
@@ -45,7 +47,8 @@ export async function connectMcp(serviceUrl: string, options: McpConnectOptions 
     ...(options.capabilities ? { capabilities: options.capabilities } : {}),
     versionNegotiation: { mode: options.protocol ?? 'auto' },
   });
-  const transport = new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {});
+  const headers = { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const transport = new StreamableHTTPClientTransport(new URL(url), Object.keys(headers).length > 0 ? { requestInit: { headers } } : {});
   try {
     await client.connect(transport);
   } catch (error) {
