@@ -26,10 +26,36 @@ function withoutDialect(schema: JsonSchema): JsonSchema {
   return rest;
 }
 
+/** What the document's `info` says of the service (OpenAPI's Info Object). */
 export interface OpenApiInfo {
   title: string;
   version?: string;
   description?: string;
+  summary?: string;
+  termsOfService?: string;
+  contact?: { name?: string; url?: string; email?: string };
+  license?: { name: string; identifier?: string; url?: string };
+}
+
+/** A GET's input as query parameters, one per field of its input's JSON Schema. */
+function queryParameters(input: JsonSchema): Record<string, unknown>[] {
+  const properties = (input.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((input.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
+    schema,
+    // An array is its items, each as a repeated field.
+    ...(schema.type === 'array' ? { style: 'form', explode: true } : {}),
+  }));
+}
+
+/** The `info` of a service's document, from its class name and options. */
+export function openApiInfo(title: string, options: Omit<OpenApiInfo, 'title'>): OpenApiInfo {
+  const { version, description, summary, termsOfService, contact, license } = options;
+  return { title, ...Object.fromEntries(Object.entries({ version, description, summary, termsOfService, contact, license }).filter(([, value]) => value !== undefined)) };
 }
 
 export function openApiDocument(endpoints: Iterable<Endpoint>, info: OpenApiInfo): Record<string, unknown> {
@@ -54,9 +80,8 @@ export function openApiDocument(endpoints: Iterable<Endpoint>, info: OpenApiInfo
             : {}),
         },
       };
-      if (schemas.input && method !== 'GET') {
-        operation.requestBody = { required: true, content: { 'application/json': { schema: withoutDialect(schemas.input) } } };
-      }
+      if (schemas.input && method === 'GET') operation.parameters = queryParameters(withoutDialect(schemas.input));
+      else if (schemas.input) operation.requestBody = { required: true, content: { 'application/json': { schema: withoutDialect(schemas.input) } } };
       if (endpoint.scope === 'admin') operation.security = [{ adminToken: [] }];
       operations[method.toLowerCase()] = operation;
     }
@@ -64,7 +89,7 @@ export function openApiDocument(endpoints: Iterable<Endpoint>, info: OpenApiInfo
   }
   return {
     openapi: '3.1.0',
-    info: { title: info.title, version: info.version ?? '1.0.0', ...(info.description ? { description: info.description } : {}) },
+    info: { ...info, version: info.version ?? '1.0.0' },
     paths,
     components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
   };

@@ -244,6 +244,26 @@ describe('OpenAPI and docs', () => {
     expect(doc.paths['/shutdown'].post.security).toEqual([{ adminToken: [] }]);
   });
 
+  it('says in its info what the options say of the service, and lists a GET\'s input as query parameters', async () => {
+    const find = task({ name: 'find', input: z.object({ q: z.string().describe('What to look for'), limit: z.coerce.number().optional() }), methods: ['GET'] });
+    class Finder extends Service.for(contract('Finder', { find })) {
+      constructor(o: ServiceOptions) {
+        super(o);
+        this.addEndpoint('find', ({ q }) => q, { schema: find });
+      }
+    }
+    const s = await serve(
+      new Finder({ ...quiet, version: '2.1.0', summary: 'Finds things.', termsOfService: 'https://example.com/terms', contact: { email: 'ops@example.com' }, license: { name: 'MIT', identifier: 'MIT' } }),
+    );
+    const doc = (await get(`${s.url}/openapi.json`)).json;
+    expect(doc.info).toEqual({ title: 'Finder', version: '2.1.0', summary: 'Finds things.', termsOfService: 'https://example.com/terms', contact: { email: 'ops@example.com' }, license: { name: 'MIT', identifier: 'MIT' } });
+    expect(doc.paths['/find'].get.requestBody).toBeUndefined();
+    expect(doc.paths['/find'].get.parameters).toEqual([
+      { name: 'q', in: 'query', required: true, description: 'What to look for', schema: { type: 'string', description: 'What to look for' } },
+      { name: 'limit', in: 'query', required: false, schema: { type: 'number' } },
+    ]);
+  });
+
   it('serves an interactive docs page', async () => {
     const s = await serve(new EchoService(quiet));
     const page = await get(`${s.url}/docs/`);

@@ -22,6 +22,7 @@ import type { AdminPolicy } from './admin.ts';
 import { trackConnections, type ConnectionTracker } from './connections.ts';
 import { isDirectPathSafe, markDirectPathSafe } from './direct-calls.ts';
 import { buildHttpApp, listenError } from './http-app.ts';
+import { openApiInfo, type OpenApiInfo } from './openapi.ts';
 import type { LoggerOption } from './logging.ts';
 
 export interface ServiceOptions extends UrlParts {
@@ -45,9 +46,13 @@ export interface ServiceOptions extends UrlParts {
   writePidFile?: boolean;
   /** This server id instead of a random one (the workers of one launched cluster share one). */
   serverId?: string;
-  /** Shown in the OpenAPI document and the docs page. */
+  /** Shown in the OpenAPI document and the docs page (its `info`). */
   description?: string;
   version?: string;
+  summary?: string;
+  termsOfService?: string;
+  contact?: OpenApiInfo['contact'];
+  license?: OpenApiInfo['license'];
   /** MCP serving: DNS rebinding allow-lists, 2025-era sessions, events between replicas (README, "MCP"). */
   mcp?: McpOptions;
 }
@@ -241,11 +246,7 @@ export class Service extends McpSurface {
         endpoints: () => this.#endpoints.values(),
         status: () => this.#status,
         adminPolicy,
-        openApiInfo: {
-          title: this.className,
-          ...(this.options.version ? { version: this.options.version } : {}),
-          ...(this.options.description ? { description: this.options.description } : {}),
-        },
+        openApiInfo: openApiInfo(this.className, this.options),
       },
       {
         // Only for an app nobody customises: hooks added in configureApp (auth, say) must see every call.
