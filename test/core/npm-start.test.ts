@@ -7,8 +7,18 @@ import { freePort } from '../helpers/free-port.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 
 let child: ChildProcess | undefined;
+/** npm's process group: npm, its shell and the script, all killed after the test whatever became of it. */
+let group: number | undefined;
 afterEach(() => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (group !== undefined) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // The group is gone already: nothing was left behind.
+    }
+    group = undefined;
+  }
 });
 
 it('npm start serves the echo sample, its docs, OpenAPI and MCP endpoint, and stops on SIGINT', async () => {
@@ -46,4 +56,27 @@ it('npm start serves the echo sample, its docs, OpenAPI and MCP endpoint, and st
   child.kill('SIGINT');
   const [code] = await once(child, 'exit');
   expect(code).toBe(0);
+});
+
+it('npm start stops the service too when npm itself is told to stop (SIGTERM, as a process manager sends it)', async () => {
+  const port = await freePort();
+  child = spawn('npm', ['start', '--silent'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  group = child.pid;
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const deadline = Date.now() + 20_000;
+  while (!stderr.includes('Ctrl-C stops it')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not start the sample:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const base = `http://127.0.0.1:${port}`;
+  expect(await EchoService.statusAtHost(base)).toBe('Available');
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  // npm hands the signal to the script's process; with it gone, nothing serves the port.
+  const until = Date.now() + 10_000;
+  while ((await EchoService.statusAtHost(base)) !== 'Down') {
+    if (Date.now() > until) throw new Error('the service outlived npm: the signal did not reach it');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
