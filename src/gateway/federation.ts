@@ -175,7 +175,8 @@ export class McpFederation {
       scope: 'public',
       builtin: false,
     };
-    return { name, listing: { ...listing, name }, endpoint, wrapOutput: false, hasOutput: false, source: 'tool' };
+    // Arguments go to the app as they came (it unwraps a reference client's `payload` itself).
+    return { name, listing: { ...listing, name }, endpoint, wrapOutput: false, hasOutput: false, source: 'tool', hasPayloadField: true };
   }
 
   /** Forward one call; the app's result (its content, structured content and isError) comes back as it is. */

@@ -109,6 +109,17 @@ function toolResult(tool: ToolDefinition, output: unknown): CallToolResult {
   return typeof output === 'object' && !Array.isArray(output) ? { content: [text], structuredContent: output as Record<string, unknown> } : { content: [text] };
 }
 
+/**
+ * A tool's arguments, flat. The reference framework's clients wrap them as `{ payload: {...} }`;
+ * such a call is taken as its payload when the tool's input has no `payload` field of its own.
+ */
+function flatArguments(tool: ToolDefinition, args: Record<string, unknown>): unknown {
+  if (tool.hasPayloadField) return args;
+  const { payload } = args;
+  const wrapped = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && Object.keys(args).length === 1;
+  return wrapped ? payload : args;
+}
+
 function makeHandlers(spec: McpServerSpec) {
   const { registry } = spec;
 
@@ -125,7 +136,7 @@ function makeHandlers(spec: McpServerSpec) {
     const refusal = refuse(tool);
     if (refusal) return { content: [{ type: 'text', text: refusal }], isError: true };
     try {
-      return toolResult(tool, await invokeEndpoint(tool.endpoint, request.params.arguments ?? {}, context));
+      return toolResult(tool, await invokeEndpoint(tool.endpoint, flatArguments(tool, request.params.arguments ?? {}), context));
     } catch (error) {
       // invokeEndpoint's own check of the arguments carries this call's request id; an InvalidInputError from inside the handler does not.
       if (error instanceof InvalidInputError && error.requestId === context.requestId) {

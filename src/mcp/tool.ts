@@ -45,6 +45,8 @@ export interface ToolDefinition {
   hasOutput: boolean;
   /** From an `asTool` endpoint (removed only with the service) or from `addTool`. */
   source: 'endpoint' | 'tool';
+  /** The input has a `payload` field of its own: arguments wrapped in one, as the reference's clients send them, are not unwrapped. */
+  hasPayloadField: boolean;
 }
 
 /** Like the reference, a tool's description names its service, so that a client with many servers can tell them apart. */
@@ -82,7 +84,8 @@ function definition(name: string, task: AnyTask, endpoint: Endpoint, source: Too
     ...(output ? { outputSchema: output.outputSchema } : {}),
     ...(extra.annotations ? { annotations: extra.annotations } : {}),
   };
-  return { name, listing, endpoint, wrapOutput: output?.wrap ?? false, hasOutput: output !== undefined, source };
+  const hasPayloadField = Object.hasOwn((schemas.input?.properties ?? {}) as object, 'payload');
+  return { name, listing, endpoint, wrapOutput: output?.wrap ?? false, hasOutput: output !== undefined, source, hasPayloadField };
 }
 
 export function checkToolName(name: string, serviceName: string): void {

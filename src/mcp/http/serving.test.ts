@@ -2,6 +2,7 @@
 // session (initialize, Mcp-Session-Id, GET stream) and a 2026-07-28 client (stateless, listen).
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ERAS, eraClient, eventually } from '../fixtures/clients.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
 
@@ -80,6 +81,19 @@ describe.each(ERAS)('MCP %s', (era) => {
     expect(service.notes.get(id)).toEqual({ title: `from ${era}`, body: '' });
     const count = await client.callTool({ name: 'notes.count' });
     expect(count.structuredContent).toEqual({ result: service.notes.size });
+  });
+
+  it('takes arguments wrapped in `payload`, as the reference framework\'s clients send them, unless the tool has a payload field', async () => {
+    await using fresh = await freshService();
+    fresh.service.addTool('keep', ({ payload }) => `kept ${payload}`, { input: z.object({ payload: z.string() }) });
+    const client = await eraClient(fresh.url, era);
+    clients.push(client);
+    expect((await client.callTool({ name: 'shout', arguments: { payload: { text: 'wrapped' } } })).structuredContent).toEqual({ result: 'WRAPPED' });
+    expect((await client.callTool({ name: 'notes.add', arguments: { payload: { title: 'wrapped' } } })).isError).toBeFalsy();
+    expect([...fresh.service.notes.values()]).toEqual([{ title: 'wrapped', body: '' }]);
+    expect((await client.callTool({ name: 'keep', arguments: { payload: 'as is' } })).content).toEqual([{ type: 'text', text: 'kept as is' }]);
+    // Not the wrapped form (another field beside it): checked as it came.
+    expect((await rpcError(client.callTool({ name: 'shout', arguments: { payload: { text: 'x' }, extra: 1 } }))).code).toBe(-32602);
   });
 
   it('answers bad arguments with invalid params listing every issue', async () => {
