@@ -8,6 +8,7 @@ import type { Client, Tool } from '@modelcontextprotocol/client';
 import { contract } from '../task.ts';
 import { Service, type ServiceOptions } from '../service/service.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
+import { NotesService } from '../mcp/fixtures/notes.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
 import { Gateway } from './gateway.ts';
 import { postJson, startGateway } from './test-support.ts';
@@ -179,6 +180,43 @@ describe('MCP federation', () => {
     // Restored apps are read in the background after start-up.
     await until(async () => names((await client.listTools()).tools).includes('echoer_echo'));
     expect((await client.callTool({ name: 'echoer_echo', arguments: { message: 'restored' } })).structuredContent).toEqual({ echoed: 'restored' });
+  });
+});
+
+describe('MCP federation of prompts', () => {
+  it('lists every app prompt as <app>_<prompt>, gets it from the app, and follows the app\'s prompt changes', async () => {
+    const notes = await serve(new NotesService({ host: '127.0.0.1', port: 0, logger: false }));
+    gateway = await startGateway();
+    const changes: string[][] = [];
+    const client = await Gateway.mcp.connect(gateway.url, {
+      clientOptions: { listChanged: { prompts: { debounceMs: 0, onChanged: (_error, prompts) => prompts && changes.push(prompts.map((p) => p.name)) } } },
+    });
+    clients.push(client);
+    await postJson(`${gateway.url}/register_app`, { name: 'notes', url: notes.url });
+    await until(() => changes.some((list) => list.includes('notes_summarize')));
+
+    const listed = (await client.listPrompts()).prompts.find((p) => p.name === 'notes_summarize');
+    expect(listed).toEqual({
+      name: 'notes_summarize',
+      description: 'Summarize a note.',
+      arguments: [
+        { name: 'id', description: 'The note id', required: true },
+        { name: 'style', description: 'How to write it', required: false },
+      ],
+    });
+    expect((await client.getPrompt({ name: 'notes_summarize', arguments: { id: '7' } })).messages).toEqual([
+      { role: 'user', content: { type: 'text', text: 'Summarize note 7 in a short style.' } },
+    ]);
+    // The app checks the arguments; its refusal comes back naming it.
+    await expect(client.getPrompt({ name: 'notes_summarize', arguments: {} })).rejects.toThrow(/App "notes": Invalid arguments for prompt "summarize"/);
+
+    notes.addPrompt('fresh', () => 'new here');
+    await until(() => changes.some((list) => list.includes('notes_fresh')));
+    expect((await client.getPrompt({ name: 'notes_fresh' })).messages[0]!.content).toEqual({ type: 'text', text: 'new here' });
+
+    await postJson(`${gateway.url}/unregister_app`, { name: 'notes' });
+    await until(() => !changes.at(-1)!.some((name) => name.startsWith('notes_')));
+    expect((await client.listPrompts()).prompts.filter((p) => p.name.startsWith('notes_'))).toEqual([]);
   });
 });
 

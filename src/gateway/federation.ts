@@ -1,18 +1,19 @@
 /**
- * MCP federation: the gateway's own MCP endpoint lists every registered app's tools as
- * `<app>_<tool>` (see tool-names.ts) and forwards their calls to the app's MCP endpoint, through
- * one McpConnection per app. Registering, replacing or removing an app, an app restarting, and an
- * app's own tools/list_changed all update the gateway's tools; each change reaches the gateway's
- * connected clients as notifications/tools/list_changed.
+ * MCP federation: the gateway's own MCP endpoint lists every registered app's tools and prompts
+ * as `<app>_<name>` (see tool-names.ts) and forwards their calls and gets to the app's MCP
+ * endpoint, through one McpConnection per app. Registering, replacing or removing an app, an app
+ * restarting, and an app's own list changes all update the gateway's lists; each change reaches
+ * the gateway's connected clients as notifications/tools/list_changed (or prompts/list_changed).
  *
  * Forwarded calls carry no credentials: an app's admin-scoped tools refuse them, so the gateway
  * never lends its admin token to its MCP callers.
  */
-import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, GetPromptResult, Prompt, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { McpConnection } from '../mcp-client/connection.ts';
 import { mcpUrl } from '../mcp/path.ts';
 import type { McpContext } from '../mcp/context.ts';
+import type { PromptDefinition } from '../mcp/prompt.ts';
 import type { McpRegistry } from '../mcp/registry.ts';
 import type { ToolDefinition } from '../mcp/tool.ts';
 import type { Endpoint, RequestContext } from '../service/endpoint.ts';
@@ -45,7 +46,9 @@ export class McpFederation {
   readonly #options: FederationOptions;
   readonly #connections = new Map<string, McpConnection>();
   readonly #appTools = new Map<string, Tool[]>();
+  readonly #appPrompts = new Map<string, Prompt[]>();
   readonly #published = new Map<string, Published>();
+  readonly #publishedPrompts = new Map<string, Published>();
   readonly #unsubscribe: () => void;
   // Changes apply one at a time, so that names are computed from one consistent picture.
   #queue: Promise<void> = Promise.resolve();
@@ -105,25 +108,30 @@ export class McpFederation {
     if (registered || !connection || connection.url !== url) {
       await connection?.close();
       this.#appTools.delete(name);
+      this.#appPrompts.delete(name);
       connection = new McpConnection({
         name,
         url,
         timeout: this.#options.timeout,
-        onToolsChanged: (tools) =>
-          this.#enqueue(async () => {
-            if (this.#connections.get(name) !== connection) return;
-            this.#appTools.set(name, tools);
-            this.#publish();
-          }),
+        onToolsChanged: (tools) => this.#enqueue(async () => this.#update(name, connection!, this.#appTools, tools)),
+        onPromptsChanged: (prompts) => this.#enqueue(async () => this.#update(name, connection!, this.#appPrompts, prompts)),
       });
       this.#connections.set(name, connection);
     }
     try {
       this.#appTools.set(name, await connection.listTools({ refresh: true }));
+      this.#appPrompts.set(name, await connection.listPrompts({ refresh: true }));
     } catch (error) {
-      // Not an MCP server, or down for now: it keeps the tools it had, and is read again when it comes back.
-      this.#options.log()?.warn({ app: name, err: error }, `MCP federation cannot list the tools of app "${name}": ${(error as Error).message}`);
+      // Not an MCP server, or down for now: it keeps the lists it had, and is read again when it comes back.
+      this.#options.log()?.warn({ app: name, err: error }, `MCP federation cannot list the tools and prompts of app "${name}": ${(error as Error).message}`);
     }
+    this.#publish();
+  }
+
+  /** An app's own list changed: take it, if it still comes from the app's current connection. */
+  #update<L>(name: string, connection: McpConnection, lists: Map<string, L[]>, list: L[]): void {
+    if (this.#connections.get(name) !== connection) return;
+    lists.set(name, list);
     this.#publish();
   }
 
@@ -131,35 +139,52 @@ export class McpFederation {
     const connection = this.#connections.get(name);
     this.#connections.delete(name);
     this.#appTools.delete(name);
+    this.#appPrompts.delete(name);
     this.#publish();
     await connection?.close();
   }
 
-  /** Make the gateway's federated tools match the apps' tools: remove what went, add what came. */
+  /** Make the gateway's federated tools and prompts match the apps': remove what went, add what came. */
   #publish(): void {
-    const listings = new Map<string, Tool>();
+    const registry = this.#tools;
+    this.#sync(this.#appTools, this.#published, registry.toolListing(), (name) => registry.removeTool(name), (name, origin, listing) =>
+      registry.addToolDefinition(this.#definition(name, origin, listing)),
+    );
+    this.#sync(this.#appPrompts, this.#publishedPrompts, registry.promptListing(), (name) => registry.removePrompt(name), (name, origin, listing) =>
+      registry.addPromptDefinition(this.#promptDefinition(name, origin, listing)),
+    );
+  }
+
+  /** One kind of list: `current` is the gateway's whole list of it, its own items and the federated ones. */
+  #sync<L extends { name: string }>(
+    lists: Map<string, L[]>,
+    published: Map<string, Published>,
+    current: { name: string }[],
+    remove: (name: string) => void,
+    add: (name: string, origin: ToolOrigin, listing: L) => void,
+  ): void {
+    const listings = new Map<string, L>();
     const origins: ToolOrigin[] = [];
-    for (const [app, tools] of this.#appTools) {
-      for (const tool of tools) {
-        origins.push({ app, tool: tool.name });
-        listings.set(`${app}\u0000${tool.name}`, tool);
+    for (const [app, items] of lists) {
+      for (const item of items) {
+        origins.push({ app, tool: item.name });
+        listings.set(`${app}\u0000${item.name}`, item);
       }
     }
-    const own = new Set(this.#tools.toolListing().map((t) => t.name).filter((n) => !this.#published.has(n)));
+    const own = new Set(current.map((item) => item.name).filter((name) => !published.has(name)));
     const wanted = federatedToolNames(origins, own);
     const sourceOf = (origin: ToolOrigin) => JSON.stringify(listings.get(`${origin.app}\u0000${origin.tool}`));
 
-    for (const [name, published] of this.#published) {
+    for (const [name, previous] of published) {
       const origin = wanted.get(name);
-      if (origin && origin.app === published.origin.app && origin.tool === published.origin.tool && sourceOf(origin) === published.source) continue;
-      this.#tools.removeTool(name);
-      this.#published.delete(name);
+      if (origin && origin.app === previous.origin.app && origin.tool === previous.origin.tool && sourceOf(origin) === previous.source) continue;
+      remove(name);
+      published.delete(name);
     }
     for (const [name, origin] of wanted) {
-      if (this.#published.has(name)) continue;
-      const listing = listings.get(`${origin.app}\u0000${origin.tool}`)!;
-      this.#tools.addToolDefinition(this.#definition(name, origin, listing));
-      this.#published.set(name, { origin, source: sourceOf(origin) });
+      if (published.has(name)) continue;
+      add(name, origin, listings.get(`${origin.app}\u0000${origin.tool}`)!);
+      published.set(name, { origin, source: sourceOf(origin) });
     }
   }
 
@@ -177,6 +202,31 @@ export class McpFederation {
     };
     // Arguments go to the app as they came (it unwraps a reference client's `payload` itself).
     return { name, listing: { ...listing, name }, endpoint, wrapOutput: false, hasOutput: false, source: 'tool', hasPayloadField: true };
+  }
+
+  #promptDefinition(name: string, origin: ToolOrigin, listing: Prompt): PromptDefinition {
+    const task: AnyTask = Object.freeze({ kind: 'taskmesh.task', name, description: listing.description, input: passThrough, output: undefined, scope: 'public', methods: undefined });
+    return {
+      name,
+      listing: { ...listing, name },
+      task,
+      handler: (args: Record<string, string>, context: McpContext) => this.#getPrompt(origin, args, context),
+      options: listing.description === undefined ? {} : { description: listing.description },
+    };
+  }
+
+  /** Get a prompt from its app; the app's result comes back as it is. */
+  async #getPrompt(origin: ToolOrigin, args: Record<string, string>, context: McpContext): Promise<GetPromptResult> {
+    const connection = this.#connections.get(origin.app);
+    const { ProtocolError, ProtocolErrorCode } = await import('@modelcontextprotocol/server');
+    if (!connection) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `App "${origin.app}" is no longer registered at this gateway; prompts/list shows what there is.`);
+    try {
+      return await connection.getPrompt(origin.tool, args, { signal: context.signal });
+    } catch (error) {
+      const { code, message, data } = error as { code?: unknown; message?: string; data?: unknown };
+      if (typeof code === 'number') throw new ProtocolError(code, `App "${origin.app}": ${message}`, data);
+      throw new ProtocolError(ProtocolErrorCode.InternalError, `App "${origin.app}" could not give its prompt "${origin.tool}": ${message ?? String(error)}`);
+    }
   }
 
   /** Forward one call; the app's result (its content, structured content and isError) comes back as it is. */

@@ -1,5 +1,5 @@
 /**
- * Names of federated MCP tools: `<app>_<tool>`, kept within `^[A-Za-z0-9_-]{1,64}$`.
+ * Names of federated MCP tools and prompts: `<app>_<name>`, kept within `^[A-Za-z0-9_-]{1,64}$`.
  *
  * - Any character outside `A-Z a-z 0-9 _ -` (a tool name may have dots) becomes `_`.
  * - A name longer than 64 characters is cut to 64.

@@ -1,13 +1,13 @@
 /**
  * McpConnection: one MCP server reached over Streamable HTTP with the official SDK Client. It
- * connects on first use, keeps the server's tool list (dropped and re-read when the server sends
- * `notifications/tools/list_changed`), reconnects once when the connection breaks, and runs every
+ * connects on first use, keeps the server's tool and prompt lists (dropped and re-read when the
+ * server says they changed), reconnects once when the connection breaks, and runs every
  * request through an optional policy, so that a caller with many servers (the gateway's MCP
  * federation, an MCP hub) adds timeouts, retries or circuit breakers without changing this class.
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { mcpClientSdk } from '../lazy.ts';
-import type { CallToolResult, Implementation, Tool } from '@modelcontextprotocol/client';
+import type { CallToolResult, GetPromptResult, Implementation, Prompt, Tool } from '@modelcontextprotocol/client';
 import { ErrorCodes, ServiceUnreachableError, TaskmeshError } from '../errors.ts';
 
 /** What a policy must offer; a cockatiel policy (`wrap(timeout(...), circuitBreaker(...))`) is one. */
@@ -31,6 +31,8 @@ export interface McpConnectionOptions {
   policy?: CallPolicy;
   /** Called after the server's tool list changed and was read again. */
   onToolsChanged?: (tools: Tool[]) => void;
+  /** Called after the server's prompt list changed and was read again. */
+  onPromptsChanged?: (prompts: Prompt[]) => void;
 }
 
 export type McpConnectionState = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -64,6 +66,7 @@ export class McpConnection {
   readonly #policy: CallPolicy;
   #client: Promise<Client> | undefined;
   #tools: Tool[] | undefined;
+  #prompts: Prompt[] | undefined;
   #state: McpConnectionState = 'idle';
   /** Aborted by close(): ends a connect or a request still under way. */
   readonly #lifetime = new AbortController();
@@ -87,6 +90,21 @@ export class McpConnection {
     return tools;
   }
 
+  /** The server's prompts, kept as its tools are; none from a server that serves no prompts. */
+  async listPrompts(options: { refresh?: boolean } = {}): Promise<Prompt[]> {
+    if (this.#prompts && !options.refresh) return this.#prompts;
+    const prompts = await this.#request(async (client, signal) =>
+      client.getServerCapabilities()?.prompts ? (await client.listPrompts(undefined, { signal, ...this.#timeout() })).prompts : [],
+    );
+    this.#prompts = prompts;
+    return prompts;
+  }
+
+  /** Get a prompt with its arguments; an unknown prompt or bad arguments throw the server's error. */
+  async getPrompt(name: string, args: Record<string, string> = {}, options: { signal?: AbortSignal } = {}): Promise<GetPromptResult> {
+    return this.#request((client, signal) => client.getPrompt({ name, arguments: args }, { signal, ...this.#timeout() }), options.signal);
+  }
+
   /** Call a tool. A tool's own failure is a result with `isError`; a refused call (unknown tool, bad arguments) throws the server's error. */
   async callTool(name: string, args: Record<string, unknown> = {}, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<CallToolResult> {
     return this.#request(
@@ -101,6 +119,7 @@ export class McpConnection {
     const client = this.#client;
     this.#client = undefined;
     this.#tools = undefined;
+    this.#prompts = undefined;
     const closed = new TaskmeshError(ErrorCodes.ABORTED, `The MCP connection to ${this.name} (${this.url}) was closed.`);
     // A handshake with a server that does not answer would never end: cut it. A connected client
     // closes its streams itself, which servers take better than a cut connection.
@@ -142,7 +161,7 @@ export class McpConnection {
 
   async #connect(): Promise<Client> {
     this.#state = 'connecting';
-    const { onToolsChanged } = this.#options;
+    const { onToolsChanged, onPromptsChanged } = this.#options;
     const { Client, StreamableHTTPClientTransport } = await mcpClientSdk();
     const client = new Client(this.#options.clientInfo ?? { name: 'taskmesh', version: '1' }, {
       versionNegotiation: { mode: this.#options.protocol ?? 'auto' },
@@ -152,6 +171,13 @@ export class McpConnection {
           onChanged: (error, tools) => {
             this.#tools = error || !tools ? undefined : tools;
             if (tools) onToolsChanged?.(tools);
+          },
+        },
+        prompts: {
+          debounceMs: 0,
+          onChanged: (error, prompts) => {
+            this.#prompts = error || !prompts ? undefined : prompts;
+            if (prompts) onPromptsChanged?.(prompts);
           },
         },
       },
@@ -189,6 +215,7 @@ export class McpConnection {
     if (this.#state === 'closed') return;
     this.#client = undefined;
     this.#tools = undefined;
+    this.#prompts = undefined;
     this.#state = 'idle';
     await client.close().catch(() => {});
   }

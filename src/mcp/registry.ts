@@ -81,9 +81,13 @@ export class McpRegistry {
   }
 
   addPrompt<A extends Schema | undefined>(name: string, handler: PromptHandler<A>, options: PromptOptions<A> = {}): void {
-    const prompt = promptDefinition(name, handler as PromptDefinition['handler'], options, this.serviceName);
-    if (this.#prompts.has(name)) throw new DefinitionError(`${this.serviceName} already has a prompt "${name}"; remove it first with removePrompt("${name}").`);
-    this.#prompts.set(name, prompt);
+    this.addPromptDefinition(promptDefinition(name, handler as PromptDefinition['handler'], options, this.serviceName));
+  }
+
+  /** A prompt made elsewhere (a gateway's federated prompt): checked as `addPrompt`'s are. */
+  addPromptDefinition(prompt: PromptDefinition): void {
+    if (this.#prompts.has(prompt.name)) throw new DefinitionError(`${this.serviceName} already has a prompt "${prompt.name}"; remove it first with removePrompt("${prompt.name}").`);
+    this.#prompts.set(prompt.name, prompt);
     this.#changed('prompts');
   }
 
