@@ -6,6 +6,9 @@ import type { Tool } from '@modelcontextprotocol/client';
 import { ErrorCodes, ServiceUnreachableError } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { mcpUrl } from '../mcp/path.ts';
+import { McpServer, createMcpHandler } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { NotesService } from '../mcp/fixtures/notes.service.ts';
 import { McpConnection, type CallPolicy } from './connection.ts';
 
 let echo: EchoService;
@@ -73,6 +76,35 @@ describe('McpConnection', () => {
       expect((await mcp.listTools()).map((t) => t.name)).toContain('late');
     } finally {
       echo.removeTool('late');
+    }
+  });
+
+  it('lists and gets prompts, and lists none from a server that serves no prompts', async () => {
+    const notes = new NotesService({ host: '127.0.0.1', port: 0, logger: false });
+    await notes.start();
+    // A bare SDK server with one tool and no prompts capability.
+    const factory = () => {
+      const server = new McpServer({ name: 'bare', version: '1' });
+      server.registerTool('ping', { description: 'Answer pong.' }, async () => ({ content: [{ type: 'text', text: 'pong' }] }));
+      return server;
+    };
+    const handler = toNodeHandler(createMcpHandler(factory));
+    const bare = createHttpServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    try {
+      const withPrompts = connection(notes.url!);
+      expect((await withPrompts.listPrompts()).map((p) => p.name)).toEqual(['summarize']);
+      expect((await withPrompts.getPrompt('summarize', { id: '3', style: 'long' })).messages).toEqual([
+        { role: 'user', content: { type: 'text', text: 'Summarize note 3 in a long style.' } },
+      ]);
+      const without = new McpConnection({ name: 'bare', url: `http://127.0.0.1:${(bare.address() as { port: number }).port}/` });
+      connections.push(without);
+      expect(await without.listPrompts()).toEqual([]);
+      expect((await without.listTools()).map((t) => t.name)).toEqual(['ping']);
+    } finally {
+      await Promise.all(connections.splice(0).map((c) => c.close()));
+      await notes.stop();
+      await new Promise<void>((resolve) => bare.close(() => resolve()));
     }
   });
 

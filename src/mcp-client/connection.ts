@@ -93,9 +93,7 @@ export class McpConnection {
   /** The server's prompts, kept as its tools are; none from a server that serves no prompts. */
   async listPrompts(options: { refresh?: boolean } = {}): Promise<Prompt[]> {
     if (this.#prompts && !options.refresh) return this.#prompts;
-    const prompts = await this.#request(async (client, signal) =>
-      client.getServerCapabilities()?.prompts ? (await client.listPrompts(undefined, { signal, ...this.#timeout() })).prompts : [],
-    );
+    const { prompts } = await this.#request((client, signal) => client.listPrompts(undefined, { signal, ...this.#timeout() }));
     this.#prompts = prompts;
     return prompts;
   }
