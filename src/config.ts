@@ -140,3 +140,15 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1' || /^::ffff:127\./.test(h);
 }
+
+/** Where a service serves MCP: the mount path plus the app path from the settings (`/mcp-server/mcp` by default). */
+export function mcpPath(): string {
+  const { mcpMountPath, mcpAppPath } = settings();
+  const joined = `/${mcpMountPath}/${mcpAppPath}`.replace(/\/{2,}/g, '/');
+  return joined.length > 1 ? joined.replace(/\/$/, '') : joined;
+}
+
+/** The MCP endpoint of the service at `serviceUrl`. */
+export function mcpUrl(serviceUrl: string): string {
+  return `${serviceUrl.replace(/\/$/, '')}${mcpPath()}`;
+}

@@ -29,7 +29,7 @@ export type { ToolHandler, ToolOptions } from './mcp/tool.ts';
 export type { CompleteFn, ResourceBody, ResourceHandler, ResourceOptions } from './mcp/resource.ts';
 export type { PromptBody, PromptHandler, PromptOptions } from './mcp/prompt.ts';
 export type { StdioStreams } from './mcp/stdio.ts';
-export { mcpUrl } from './mcp/path.ts';
+export { mcpUrl } from './config.ts';
 export {
   ConnectionManager,
   type CallOptions,

@@ -60,7 +60,7 @@ const fastifyEcho = (ctx: BenchContext, name = 'fastify_echo') =>
   nodeServer(ctx, { name, script: anchorScript(ctx, 'fastify_echo.mjs'), args: [], taskmesh: false, ready: (url) => echoAnswers(url) });
 
 async function mcpPathOf(): Promise<string> {
-  const { mcpPath } = await import('../../src/mcp/path.ts');
+  const { mcpPath } = await import('../../src/config.ts');
   return mcpPath();
 }
 

@@ -57,6 +57,12 @@ class Toolbox extends Service.for(ToolboxContract, import.meta.url) {
 }
 
 describe('the quick start, end to end', () => {
+  it('names the service\'s MCP endpoint', async () => {
+    const cm = new ConnectionManager({ url: 'http://127.0.0.1:1/base/' });
+    expect(cm.mcpUrl).toBe('http://127.0.0.1:1/base/mcp-server/mcp');
+    await cm.close();
+  });
+
   it('serves, connects with the contract, calls, and shuts down', async () => {
     const service = await serve(new EchoService(quiet));
     const cm = await EchoService.connect(service.url);

@@ -14,6 +14,7 @@ import {
   type Heartbeat,
 } from '../protocol.ts';
 import { callMethod, methodNameFor, toIssues, type AnyContract, type AnyTask, type HttpMethod, type Schema, type TaskInput, type TaskOutput } from '../task.ts';
+import { mcpUrl } from '../config.ts';
 import { acquirePool, releasePool, sendJson } from './http.ts';
 import { isDown, statusByProbe } from './liveness.ts';
 import type { Pool } from 'undici';
@@ -236,6 +237,11 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  /** The service's MCP endpoint, for an MCP client configuration. */
+  get mcpUrl(): string {
+    return mcpUrl(this.url);
   }
 
   /**

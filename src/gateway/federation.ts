@@ -11,7 +11,7 @@
 import type { CallToolResult, GetPromptResult, Prompt, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { McpConnection } from '../mcp-client/connection.ts';
-import { mcpUrl } from '../mcp/path.ts';
+import { mcpUrl } from '../config.ts';
 import type { McpContext } from '../mcp/context.ts';
 import type { PromptDefinition } from '../mcp/prompt.ts';
 import type { McpRegistry } from '../mcp/registry.ts';

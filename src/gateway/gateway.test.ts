@@ -9,7 +9,7 @@ import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
-import { mcpPath } from '../mcp/path.ts';
+import { mcpPath } from '../config.ts';
 import { Gateway } from './gateway.ts';
 import { getJson, postJson, startGateway, startUpstream } from './test-support.ts';
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Tool } from '@modelcontextprotocol/client';
 import { ErrorCodes, ServiceUnreachableError } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
-import { mcpUrl } from '../mcp/path.ts';
+import { mcpUrl } from '../config.ts';
 import { McpServer, createMcpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { NotesService } from '../mcp/fixtures/notes.service.ts';

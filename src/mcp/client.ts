@@ -6,7 +6,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { ClientCapabilities, ClientOptions, Implementation } from '@modelcontextprotocol/client';
 import { ServiceUnreachableError } from '../errors.ts';
 import { ADMIN_TOKEN_ENV } from '../protocol.ts';
-import { mcpUrl } from './path.ts';
+import { mcpUrl } from '../config.ts';
 
 export interface McpConnectOptions {
   /** The name and version the client announces; `taskmesh` by default. */

@@ -14,7 +14,7 @@ import { McpBus } from './events.ts';
 import { hostGuard } from './http/guard.ts';
 import { rpcError, sendRpcError } from './http/replies.ts';
 import type { McpHttpRuntime } from './http/runtime.ts';
-import { mcpPath } from './path.ts';
+import { mcpPath } from '../config.ts';
 import { McpRegistry } from './registry.ts';
 import { sessionSecret } from './session-id.ts';
 import { CallsInProgress, refuseWhileStopping, whileStopping, windDownWithoutRuntime } from './stopping.ts';

@@ -10,7 +10,7 @@ import { isDown } from '../client/liveness.ts';
 import { GateService as BaseGateService } from '../../test/fixtures/gate.service.ts';
 import { waitFor } from '../../test/helpers/processes.ts';
 import { ERAS, eraClient } from './fixtures/clients.ts';
-import { mcpPath } from './path.ts';
+import { mcpPath } from '../config.ts';
 
 /** The gate service, with a tool of its own besides. */
 class GateService extends BaseGateService {

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { afterEach, expect, it } from 'vitest';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
-import { mcpUrl } from '../mcp/path.ts';
+import { mcpUrl } from '../config.ts';
 
 const services: EchoService[] = [];
 afterEach(async () => {

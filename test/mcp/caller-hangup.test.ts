@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { McpConnection } from '../../src/mcp-client/index.ts';
 import { eraClient } from '../../src/mcp/fixtures/clients.ts';
-import { mcpUrl } from '../../src/mcp/path.ts';
+import { mcpUrl } from '../../src/config.ts';
 import { waitFor } from '../helpers/processes.ts';
 
 const HANG_GUARD = { timeout: 20_000 };

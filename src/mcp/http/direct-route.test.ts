@@ -10,7 +10,7 @@ import { serveForEachTest } from '../../../test/helpers/services.ts';
 import type { ServiceOptions } from '../../index.ts';
 import { answersDirectly } from '../../service/direct-calls.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
-import { mcpPath } from '../path.ts';
+import { mcpPath } from '../../config.ts';
 import { McpHttpRuntime } from './runtime.ts';
 
 /** The same service (by name too) with its app customised (a no-op): every request goes through Fastify. */

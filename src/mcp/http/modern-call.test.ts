@@ -8,7 +8,7 @@ import type { ServiceOptions } from '../../index.ts';
 import { waitFor } from '../../../test/helpers/processes.ts';
 import { eraClient } from '../fixtures/clients.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
-import { mcpUrl } from '../path.ts';
+import { mcpUrl } from '../../config.ts';
 import { DIRECT_REVISION, ModernCallServing } from './modern-call.ts';
 
 /** The notes service, with tools whose answers this path hands to the SDK or streams. */

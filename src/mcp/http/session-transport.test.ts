@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { eraClient, eventually } from '../fixtures/clients.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
-import { mcpUrl } from '../path.ts';
+import { mcpUrl } from '../../config.ts';
 
 const ACCEPT = 'application/json, text/event-stream';
 

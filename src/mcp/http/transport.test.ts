@@ -4,7 +4,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraClient, eventually } from '../fixtures/clients.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
-import { mcpUrl } from '../path.ts';
+import { mcpUrl } from '../../config.ts';
 import type { ServiceOptions } from '../../index.ts';
 
 const ACCEPT = 'application/json, text/event-stream';
