@@ -1,7 +1,7 @@
 /** Telling the common 2025-era request from the rest cheaply, for the paths that answer it directly. */
 import type { IncomingHttpHeaders } from 'node:http';
 import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
-import type { JSONRPCRequest } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/server';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -21,4 +21,17 @@ export function plainLegacyRequest(body: unknown, versionHeader: IncomingHttpHea
   if (!isPlainObject(body.params)) return false;
   const meta = body.params._meta;
   return meta === undefined || (isPlainObject(meta) && !(PROTOCOL_VERSION_META_KEY in meta));
+}
+
+/**
+ * One well-formed JSON-RPC notification, or response (a client's answer to a request of the
+ * server): what a session takes without the SDK's schema checks of every message.
+ */
+export function plainNotificationOrResponse(body: unknown): body is JSONRPCMessage {
+  if (!isPlainObject(body) || body.jsonrpc !== '2.0') return false;
+  if (typeof body.method === 'string') return !('id' in body) && (body.params === undefined || isPlainObject(body.params));
+  if ((typeof body.id !== 'string' && typeof body.id !== 'number') || 'method' in body) return false;
+  if ('result' in body) return !('error' in body) && isPlainObject(body.result);
+  const { error } = body;
+  return isPlainObject(error) && Number.isInteger(error.code) && typeof error.message === 'string';
 }

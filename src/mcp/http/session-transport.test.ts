@@ -105,6 +105,26 @@ describe('a request in a session, answered on the Node response', () => {
     expect(messages.map((m) => m.params?.progress ?? m.result.content[0].text)).toEqual([1, 2, 3, 'waited']);
   });
 
+  it('acknowledges a notification and a client\'s answer with 202, and ends a session on DELETE, as the SDK transport does', async () => {
+    const headers = await openSession();
+    for (const message of [
+      { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+      { jsonrpc: '2.0', id: 99, result: {} },
+    ]) {
+      const [direct, viaSdk] = [await post(message, headers), await post([message], headers)];
+      expect([direct.status, await direct.text(), direct.headers.get('content-type')]).toEqual([viaSdk.status, await viaSdk.text(), viaSdk.headers.get('content-type')]);
+      expect(direct.status).toBe(202);
+    }
+    const refused = await fetch(endpoint, { method: 'DELETE', headers: { ...headers, 'mcp-protocol-version': '1999-01-01' } });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('Unsupported protocol version');
+    const sessions = service.mcp.sessionCount;
+    const ended = await fetch(endpoint, { method: 'DELETE', headers });
+    expect([ended.status, await ended.text()]).toEqual([200, '']);
+    expect(service.mcp.sessionCount).toBe(sessions - 1);
+    expect((await post(call(12, 'shout', { text: 'x' }), headers)).status).toBe(404);
+  });
+
   it('keeps the log level the client set, for calls served directly as through the server', async () => {
     const headers = await openSession();
     const both = async () => [messagesOf(await (await post(call(4, 'chatty'), headers)).text()), messagesOf(await (await post([call(4, 'chatty')], headers)).text())];

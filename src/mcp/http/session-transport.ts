@@ -8,8 +8,9 @@
  * each stored for resumption, then the response. A client whose stream broke resumes it with
  * Last-Event-ID, while the request runs as after it.
  *
- * Everything else (initialize, GET streams, DELETE, batches, the client's notifications and
- * answers) goes through the SDK transport, which this one wraps. The session's server is
+ * So are a POST of one notification or of the client's answer to a request of the server (202),
+ * and DELETE. Everything else (initialize, GET streams, batches, anything malformed or with
+ * headers the SDK transport refuses) goes through the SDK transport, which this one wraps. The session's server is
  * connected to this transport, so each message it sends goes to whichever of the two holds the
  * request the message belongs to.
  */
@@ -173,8 +174,10 @@ export class SessionTransport implements Transport {
   readonly #requests = new Map<RequestId, RequestStream>();
   #versions: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
   #closed = false;
+  readonly #onsessionclosed: () => void;
 
   constructor(options: SessionTransportOptions) {
+    this.#onsessionclosed = options.onsessionclosed;
     this.#inner = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => options.sessionId,
       eventStore: this.#events,
@@ -258,6 +261,27 @@ export class SessionTransport implements Transport {
   /** Hand an opened request to the session's server. */
   dispatch(message: JSONRPCRequest, controls: RequestControls): void {
     this.onmessage?.(message, controls);
+  }
+
+  /** A notification or a response with headers `takes` took: handed to the server, and 202, as from the SDK transport. */
+  accept(message: JSONRPCMessage, res: ServerResponse): void {
+    this.onmessage?.(message, {});
+    res.writeHead(202);
+    res.end();
+  }
+
+  /** Whether a DELETE with these headers is answered here: not one with a protocol version the SDK transport refuses. */
+  ends(headers: IncomingHttpHeaders): boolean {
+    const version = headers['mcp-protocol-version'];
+    return !this.#closed && (version === undefined || (typeof version === 'string' && this.#versions.includes(version)));
+  }
+
+  /** DELETE: the session ends, and then its 200 goes out, as from the SDK transport. */
+  async end(res: ServerResponse): Promise<void> {
+    this.#onsessionclosed();
+    await this.close();
+    res.writeHead(200);
+    res.end();
   }
 
   /**

@@ -19,7 +19,7 @@ import { takeOver } from '../../service/take-over.ts';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { notifyServer, type handlersFor } from '../server.ts';
 import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
-import { plainLegacyRequest } from './legacy-request.ts';
+import { plainLegacyRequest, plainNotificationOrResponse } from './legacy-request.ts';
 import { nodeAdapter } from './node-adapter.ts';
 import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
 import { LOG_LEVELS, plainSessionCall, serveSessionCall } from './session-call.ts';
@@ -156,6 +156,7 @@ export class SessionStore {
     server.onclose = () => {
       if (this.#sessions.get(id) === session) this.#sessions.delete(id);
       // As the server aborts the handlers it runs when its session ends.
+      if (session.calls.size === 0) return;
       const closed = new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed');
       for (const cancel of session.calls.values()) cancel(closed);
       session.calls.clear();
@@ -206,6 +207,11 @@ export class SessionStore {
     if (method === 'POST' && plainLegacyRequest(body, headers['mcp-protocol-version']) && session.transport.takes(headers)) {
       return this.#post(session, body, headers, request.url, raw, origin);
     }
+    if (method === 'POST' && plainNotificationOrResponse(body) && session.transport.takes(headers)) {
+      withCallOrigin(origin, () => session.transport.accept(body, raw));
+      return this.#answerCancelled(session, body);
+    }
+    if (method === 'DELETE' && session.transport.ends(headers)) return session.transport.end(raw).catch((error: unknown) => this.#failed(raw, error));
     const gone = new AbortController();
     raw.once('close', () => {
       if (!raw.writableFinished) gone.abort();
@@ -220,10 +226,14 @@ export class SessionStore {
       }
       await writeWebResponse(raw, response);
     } catch (error) {
-      this.#settings.onError(error as Error);
-      if (!raw.headersSent) raw.writeHead(500, { 'content-type': 'application/json' });
-      raw.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }));
+      this.#failed(raw, error);
     }
+  }
+
+  #failed(raw: ServerResponse, error: unknown): void {
+    this.#settings.onError(error as Error);
+    if (!raw.headersSent) raw.writeHead(500, { 'content-type': 'application/json' });
+    raw.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }));
   }
 
   /** Whether a POST of one plain request with these headers, to a session held here, may be answered beside Fastify. */
