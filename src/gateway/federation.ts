@@ -40,6 +40,18 @@ function errorResult(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
+/**
+ * The app's own refusal of a call or a get (unknown name, invalid arguments: a JSON-RPC error),
+ * for the caller, naming the app; undefined when the app could not be asked at all.
+ */
+async function appRefusal(app: string, error: unknown): Promise<Error | undefined> {
+  const { code, message, data } = error as { code?: unknown; message?: string; data?: unknown };
+  if (typeof code !== 'number') return undefined;
+  // Loaded here, not at import: the gateway's module is part of `import 'taskmesh'` for every service.
+  const { ProtocolError } = await import('@modelcontextprotocol/server');
+  return new ProtocolError(code, `App "${app}": ${message}`, data);
+}
+
 export class McpFederation {
   readonly #apps: AppRegistry;
   readonly #tools: McpRegistry;
@@ -223,9 +235,7 @@ export class McpFederation {
     try {
       return await connection.getPrompt(origin.tool, args, { signal: context.signal });
     } catch (error) {
-      const { code, message, data } = error as { code?: unknown; message?: string; data?: unknown };
-      if (typeof code === 'number') throw new ProtocolError(code, `App "${origin.app}": ${message}`, data);
-      throw new ProtocolError(ProtocolErrorCode.InternalError, `App "${origin.app}" could not give its prompt "${origin.tool}": ${message ?? String(error)}`);
+      throw (await appRefusal(origin.app, error)) ?? new ProtocolError(ProtocolErrorCode.InternalError, `App "${origin.app}" could not give its prompt "${origin.tool}": ${(error as Error).message ?? String(error)}`);
     }
   }
 
@@ -236,14 +246,9 @@ export class McpFederation {
     try {
       return await connection.callTool(origin.tool, args, { signal: context.signal });
     } catch (error) {
-      const { code, message, data } = error as { code?: unknown; message?: string; data?: unknown };
-      // The app refused the call (unknown tool, invalid arguments): the caller gets the app's own error.
-      if (typeof code === 'number') {
-        // Loaded here, not at import: the gateway's module is part of `import 'taskmesh'` for every service.
-        const { ProtocolError } = await import('@modelcontextprotocol/server');
-        throw new ProtocolError(code, `App "${origin.app}": ${message}`, data);
-      }
-      return errorResult(`App "${origin.app}" could not run its tool "${origin.tool}": ${message ?? String(error)}`);
+      const refusal = await appRefusal(origin.app, error);
+      if (refusal) throw refusal;
+      return errorResult(`App "${origin.app}" could not run its tool "${origin.tool}": ${(error as Error).message ?? String(error)}`);
     }
   }
 }

@@ -1,4 +1,4 @@
-/** Telling the common 2025-era request from the rest cheaply, for the paths that answer it directly. */
+/** Telling the common 2025-era messages from the rest cheaply, for the paths that answer them directly. */
 import type { IncomingHttpHeaders } from 'node:http';
 import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/server';
@@ -34,4 +34,19 @@ export function plainNotificationOrResponse(body: unknown): body is JSONRPCMessa
   if ('result' in body) return !('error' in body) && isPlainObject(body.result);
   const { error } = body;
   return isPlainObject(error) && Number.isInteger(error.code) && typeof error.message === 'string';
+}
+
+/**
+ * A `tools/call` the direct paths serve (stateless and in a session): a tool name, object
+ * arguments, and no progress token or envelope.
+ */
+export function directToolCall(message: JSONRPCRequest): { name: string; arguments?: Record<string, unknown> } | undefined {
+  if (message.method !== 'tools/call') return undefined;
+  const params = message.params as { name?: unknown; arguments?: unknown; _meta?: unknown } | undefined;
+  if (typeof params?.name !== 'string') return undefined;
+  const args = params.arguments;
+  if (args !== undefined && !isPlainObject(args)) return undefined;
+  const meta = params._meta;
+  if (meta !== undefined && (!isPlainObject(meta) || Object.keys(meta).length > 0)) return undefined;
+  return params as { name: string; arguments?: Record<string, unknown> };
 }

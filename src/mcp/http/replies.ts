@@ -12,6 +12,15 @@ export function rpcError(code: number, message: string, data?: unknown, id: stri
   return { jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } };
 }
 
+/**
+ * The answer to a request whose handler threw: the error's own JSON-RPC code (a ProtocolError's),
+ * else JSON-RPC's internal error (-32603), with its message and data. What the SDK's server answers.
+ */
+export function thrownRpcError(error: { code?: unknown; message?: string; data?: unknown } | undefined, id: string | number): RpcErrorBody & { id: string | number } {
+  const code = Number.isSafeInteger(error?.code) ? (error!.code as number) : -32603;
+  return { ...rpcError(code, error?.message ?? 'Internal error', error?.data), id };
+}
+
 /** Send a JSON-RPC error with an HTTP status (the Streamable HTTP transport answers transport errors this way). */
 export function sendRpcError(reply: FastifyReply, status: number, code: number, message: string, data?: unknown, id: string | number | null = null): FastifyReply {
   if (status === 405) void reply.header('allow', 'GET, POST, DELETE');

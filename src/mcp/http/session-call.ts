@@ -1,5 +1,5 @@
 /**
- * The plain `tools/call` of a 2025-era session (a tool name, object arguments, no `_meta`), served
+ * The plain `tools/call` of a 2025-era session (`directToolCall` in ./legacy-request.ts), served
  * straight by the tool handler as on the stateless path (./stateless.ts), without the session
  * server's per-request work: its schema checks of the message, the request and the result, which
  * the handler's own checks already cover, cost about a tenth of a session call. The handler still
@@ -8,9 +8,9 @@
  * come back to that server as for any other request. The answer is the server's, key for key.
  */
 import type { JSONRPCMessage, JSONRPCRequest, RequestId, Server, ServerContext } from '@modelcontextprotocol/server';
-import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { handlersFor } from '../server.ts';
 import { DirectRequest } from './direct-request.ts';
+import { thrownRpcError } from './replies.ts';
 import type { RequestControls, SessionTransport } from './session-transport.ts';
 
 type CallTool = ReturnType<typeof handlersFor>['callTool'];
@@ -27,16 +27,6 @@ export interface CallSession {
 }
 type Params = { name: string; arguments?: Record<string, unknown> };
 type SendArgs = [request: { method: string; params?: Record<string, unknown> }, schemaOrOptions?: unknown, options?: Record<string, unknown>];
-
-/** A `tools/call` served here: a tool name, object arguments, and no `_meta` at all. */
-export function plainSessionCall(message: JSONRPCRequest): Params | undefined {
-  if (message.method !== 'tools/call') return undefined;
-  const params = message.params as { name?: unknown; arguments?: unknown; _meta?: unknown } | undefined;
-  if (typeof params?.name !== 'string' || params._meta !== undefined) return undefined;
-  const args = params.arguments;
-  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return undefined;
-  return params as Params;
-}
 
 function isStandardSchema(value: unknown): boolean {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && '~standard' in value;
@@ -102,13 +92,10 @@ export function serveSessionCall(
   const cancelled = new AbortController();
   const mcpReq = new SessionRequest(message.id, session, cancelled.signal);
   const context = new SessionCallContext(transport.sessionId!, mcpReq, controls) as unknown as ServerContext;
-  const answer = (response: Record<string, unknown>): Promise<void> => (cancelled.signal.aborted ? Promise.resolve() : transport.send(response as JSONRPCMessage));
+  const answer = (response: object): Promise<void> => (cancelled.signal.aborted ? Promise.resolve() : transport.send(response as JSONRPCMessage));
   const done = callTool({ params }, context).then(
     (result) => answer({ result, jsonrpc: '2.0', id: message.id }),
-    (error: { code?: unknown; message?: string; data?: unknown }) => {
-      const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError;
-      return answer({ jsonrpc: '2.0', id: message.id, error: { code, message: error?.message ?? 'Internal error', ...(error?.data === undefined ? {} : { data: error.data }) } });
-    },
+    (error: Parameters<typeof thrownRpcError>[0]) => answer(thrownRpcError(error, message.id)),
   );
   return { cancel: (reason) => cancelled.abort(reason), done };
 }

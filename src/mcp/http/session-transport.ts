@@ -212,7 +212,7 @@ export class SessionTransport implements Transport {
     return this.#inner.close();
   }
 
-  /** Serve a web Request through the SDK transport: what `post` and `resume` leave to it. */
+  /** Serve a web Request through the SDK transport: what this one leaves to it. */
   handleRequest(request: Request, options?: { parsedBody?: unknown }): Promise<Response> {
     return this.#inner.handleRequest(request, options);
   }
@@ -233,15 +233,8 @@ export class SessionTransport implements Transport {
    * SDK transport would refuse get its refusal from it, and a closed session its 404.
    */
   takes(headers: IncomingHttpHeaders): boolean {
-    if (this.#closed) return false;
     const accept = headers.accept ?? '';
-    const version = headers['mcp-protocol-version'];
-    return (
-      accept.includes('application/json') &&
-      accept.includes('text/event-stream') &&
-      isJsonContentType(headers['content-type'] ?? null) &&
-      (version === undefined || (typeof version === 'string' && this.#versions.includes(version)))
-    );
+    return this.ends(headers) && accept.includes('application/json') && accept.includes('text/event-stream') && isJsonContentType(headers['content-type'] ?? null);
   }
 
   /**
@@ -270,7 +263,7 @@ export class SessionTransport implements Transport {
     res.end();
   }
 
-  /** Whether a DELETE with these headers is answered here: not one with a protocol version the SDK transport refuses. */
+  /** Whether a DELETE with these headers is answered here: not in a closed session, nor with a protocol version the SDK transport refuses. */
   ends(headers: IncomingHttpHeaders): boolean {
     const version = headers['mcp-protocol-version'];
     return !this.#closed && (version === undefined || (typeof version === 'string' && this.#versions.includes(version)));

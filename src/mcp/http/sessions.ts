@@ -19,10 +19,10 @@ import { takeOver } from '../../service/take-over.ts';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { notifyServer, type handlersFor } from '../server.ts';
 import { signSessionId, verifySessionId, type SessionClaims } from '../session-id.ts';
-import { plainLegacyRequest, plainNotificationOrResponse } from './legacy-request.ts';
+import { directToolCall, plainLegacyRequest, plainNotificationOrResponse } from './legacy-request.ts';
 import { nodeAdapter } from './node-adapter.ts';
 import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
-import { LOG_LEVELS, plainSessionCall, serveSessionCall } from './session-call.ts';
+import { LOG_LEVELS, serveSessionCall } from './session-call.ts';
 import { SessionTransport } from './session-transport.ts';
 
 export interface SessionSettings {
@@ -266,7 +266,7 @@ export class SessionStore {
     const { transport } = session;
     this.#noteLogLevel(session, message);
     const controls = transport.open(message, headers, raw);
-    const params = plainSessionCall(message);
+    const params = directToolCall(message);
     withCallOrigin({ ...origin, webRequest: () => webRequest(headers, url, 'POST', message) }, () => {
       if (!params) return transport.dispatch(message, controls);
       const { cancel, done } = serveSessionCall(this.#callTool, session, message, params, controls);

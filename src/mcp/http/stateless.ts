@@ -18,7 +18,8 @@ import { ProtocolError, ProtocolErrorCode, SUPPORTED_PROTOCOL_VERSIONS } from '@
 import type { JSONRPCMessage, JSONRPCRequest, Notification, RequestId, Server, ServerContext, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
 import { withCallOrigin, type CallOrigin } from '../context.ts';
 import { createMcpServer, handlersFor, type McpServerSpec } from '../server.ts';
-import { sendRpcError } from './replies.ts';
+import { directToolCall } from './legacy-request.ts';
+import { sendRpcError, thrownRpcError } from './replies.ts';
 import { writeJson } from '../../service/direct-calls.ts';
 import type { RequestLogger } from '../../service/logging.ts';
 import { takeOver, takeOverRaw } from '../../service/take-over.ts';
@@ -183,18 +184,6 @@ function headerRefusal(headers: IncomingHttpHeaders): { status: number; message:
 }
 const GONE = 'The client went away.';
 
-/** A `tools/call` the direct path serves: a tool name, object arguments, and no progress token or envelope. */
-function directToolCall(message: JSONRPCRequest): { name: string; arguments?: Record<string, unknown> } | undefined {
-  if (message.method !== 'tools/call') return undefined;
-  const params = message.params as { name?: unknown; arguments?: unknown; _meta?: Record<string, unknown> } | undefined;
-  if (typeof params?.name !== 'string') return undefined;
-  const args = params.arguments;
-  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return undefined;
-  const meta = params._meta;
-  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Object.keys(meta).length > 0)) return undefined;
-  return params as { name: string; arguments?: Record<string, unknown> };
-}
-
 function noChannel(what: string): Promise<never> {
   return Promise.reject(
     new ProtocolError(ProtocolErrorCode.InvalidRequest, `Cannot ask the client for ${what}: the request came without a session. 2025-era clients ask back within a session (initialize first).`),
@@ -286,11 +275,7 @@ export class StatelessServing {
       const context = directContext(message, exchange, signal);
       withCallOrigin(origin, () => this.#callTool({ params }, context)).then(
         (result) => exchange.finish({ jsonrpc: '2.0', id: message.id, result }),
-        (error: { code?: unknown; message?: string; data?: unknown }) => {
-          const code = Number.isSafeInteger(error?.code) ? (error.code as number) : ProtocolErrorCode.InternalError;
-          const rpcError = { code, message: error?.message ?? 'Internal error', ...(error?.data === undefined ? {} : { data: error.data }) };
-          exchange.finish({ jsonrpc: '2.0', id: message.id, error: rpcError });
-        },
+        (error: Parameters<typeof thrownRpcError>[0]) => exchange.finish(thrownRpcError(error, message.id)),
       );
       return;
     }
