@@ -78,6 +78,35 @@ describe('the request line', () => {
     expect(withoutTime(fast[0]!)).toBe(withoutTime(reference[0]!));
   });
 
+  it('is the same line, in the same place among the turn\'s other lines, when standard output formats it at the end of the turn', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskmesh-log-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const destination = new TurnBatchedDestination(fd);
+      const root = pino({ level: 'info' }, destination);
+      const lines = new RequestLines(root, true);
+      root.info('before');
+      lines.write('id-1', 'POST', '/echo', 200, 0.37);
+      root.child({ requestId: 'id-2' }).info('handler line');
+      lines.write('id-2', 'GET', '/q"uote', 404, 12);
+      expect(readFileSync(file, 'utf8')).toBe('');
+      destination.flush();
+      const written = readFileSync(file, 'utf8').trim().split('\n');
+      const reference: string[] = [];
+      const pinoOwn = pino({ level: 'info' }, { write: (line: string) => void reference.push(line.trim()) });
+      pinoOwn.info('before');
+      pinoOwn.child({ requestId: 'id-1' }).info({ method: 'POST', url: '/echo', status: 200, durationMs: 0.37 }, 'request');
+      pinoOwn.child({ requestId: 'id-2' }).info('handler line');
+      pinoOwn.child({ requestId: 'id-2' }).info({ method: 'GET', url: '/q"uote', status: 404, durationMs: 12 }, 'request');
+      const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
+      expect(written.map(withoutTime)).toEqual(reference.map(withoutTime));
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('goes through pino when other pino options could change the line', async () => {
     const logs = logCapture();
     const service = await serveWith({ level: 'info', stream: logs.stream, messageKey: 'message', base: { app: 'hello' } });
