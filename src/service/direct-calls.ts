@@ -4,7 +4,7 @@
  * Fastify app nobody customised (no `configureApp`, no CORS). Such a call needs none of Fastify's
  * routing, hooks or request and reply objects, which were most of what taskmesh cost beyond a bare
  * Fastify echo (bench/RESULTS.md); it gets the same answer, built by the same code: the same JSON
- * parser, `invokeEndpoint`, error replies, headers and log line (tests hold the two paths equal).
+ * parser, the endpoint's checks (endpoint.ts), error replies, headers and log line (tests hold the two paths equal).
  *
  * Anything else (another method or path, a query string, another content type, a chunked body, a
  * body over the limit, an admin endpoint, a service starting or stopping) goes to Fastify as it
@@ -20,7 +20,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { REQUEST_ID_HEADER, ServerStatus } from '../protocol.ts';
-import { invokeEndpoint, type Endpoint, type RequestContext } from './endpoint.ts';
+import { invokeEndpointThen, type Endpoint, type RequestContext } from './endpoint.ts';
 import { toErrorReply } from './error-replies.ts';
 import { HttpRequestContext } from './http-context.ts';
 import { RequestLogger, type RequestLines } from './logging.ts';
@@ -204,16 +204,8 @@ function answer(host: DirectCallsHost, endpoint: Endpoint, req: IncomingMessage,
     const status = writeError(res, error, requestId, host.development, log);
     log?.completed('POST', req.url!, status);
   };
-  const call = (input: unknown): void => {
-    try {
-      const result = invokeEndpoint(endpoint, input, new HttpRequestContext(requestId, log ?? silentLog, res));
-      // catch after then: a reply that cannot be serialised (a BigInt, say) fails like a handler.
-      if (result instanceof Promise) result.then((value) => send(200, value ?? null)).catch(fail);
-      else send(200, result ?? null);
-    } catch (error) {
-      fail(error);
-    }
-  };
+  const call = (input: unknown): void =>
+    invokeEndpointThen(endpoint, input, new HttpRequestContext(requestId, log ?? silentLog, res), (output) => send(200, output ?? null), fail);
   // Buffers decoded once at the end: a string decoder per request costs more than the usual one-chunk body.
   readWholeBody(req, (buffer) => {
     const body = buffer.toString('utf8');

@@ -94,6 +94,36 @@ export function makeEndpoint(
  * handler is: a promise (and a turn of the microtask queue) only where the handler makes one.
  */
 export function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: RequestContext): unknown {
+  const result = runHandler(endpoint, raw, context);
+  return isThenable(result) ? Promise.resolve(result).then((value) => checkedOutput(endpoint, value, context)) : checkedOutput(endpoint, result, context);
+}
+
+/**
+ * `invokeEndpoint` for a caller that answers through callbacks (the direct HTTP path): the same
+ * checks, with one promise reaction for an async handler where a returned promise and the caller's
+ * `then` and `catch` made three. An `onResult` that throws (a reply that cannot be serialised, say)
+ * fails like the handler, through `onError`.
+ */
+export function invokeEndpointThen(endpoint: Endpoint, raw: unknown, context: RequestContext, onResult: (output: unknown) => void, onError: (error: unknown) => void): void {
+  const settle = (value: unknown): void => {
+    try {
+      onResult(checkedOutput(endpoint, value, context));
+    } catch (error) {
+      onError(error);
+    }
+  };
+  let result: unknown;
+  try {
+    result = runHandler(endpoint, raw, context);
+  } catch (error) {
+    return onError(error);
+  }
+  if (isThenable(result)) result.then(settle, onError);
+  else settle(result);
+}
+
+/** Validate the input and run the handler: its result, unchecked (a promise if the handler makes one). */
+function runHandler(endpoint: Endpoint, raw: unknown, context: RequestContext): unknown {
   const { task } = endpoint;
   let input: unknown = undefined;
   if (task.input) {
@@ -108,8 +138,7 @@ export function invokeEndpoint(endpoint: Endpoint, raw: unknown, context: Reques
     }
     input = parsed.data;
   }
-  const result = endpoint.handler(input, context);
-  return isThenable(result) ? Promise.resolve(result).then((value) => checkedOutput(endpoint, value, context)) : checkedOutput(endpoint, result, context);
+  return endpoint.handler(input, context);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
