@@ -29,13 +29,20 @@ export const notes: Record<string, string> = {
     'error replies, headers and log line (tests hold both paths\' answers and lines equal); everything else goes to Fastify ' +
     'unread. Profiled after: taskmesh spends about the anchor\'s CPU per request (100 vs 104 µs in one profiled run, its ' +
     'own code about 10 µs of it: the line, zod, the reply) while still validating with zod and logging every request. ' +
-    'The rounds spread widely on this VM: read the CPU line under the row as much as the median. **Where it stands** ' +
-    '(session 3): the row read 0.95x, 0.92x, 0.82x, 0.84x, 0.79x and 1.00x in six full runs of nearly the same code, its single ' +
-    'rounds 0.64-1.32x. Loaded at once, both servers on one core and both wrk on the other (which cancels the ' +
-    'machine\'s swings), taskmesh gives 0.85-0.86x the anchor\'s requests/s and 0.84-0.85x its CPU per request in three ' +
-    'runs: at the goal, not past it. Profiled, what taskmesh adds is spread thin (its own code about 10% of a request: ' +
-    'the log line, the request id, zod, the reply), the anchor logs nothing, and half of either side\'s CPU is the ' +
-    'reply\'s write syscall.',
+    'The rounds spread widely on this VM: read the CPU line under the row as much as the median.\n\n' +
+    '**Session 5: measured without the machine\'s swings.** Loaded at once (both servers on core 0, both wrk on core 1, ' +
+    'eight seconds, user and system CPU per request from /proc; the same server against itself reads 0.985-1.009x), ' +
+    'taskmesh read 0.80-0.84x the anchor\'s CPU per request at the start of the session. The log line was about 10% of ' +
+    'a request (the same service with `logger: false` read 0.95-0.97x): its formatting 2-3%, recording it 1-2%, and ' +
+    'not its write (one write per about 31 requests; strace shows the same reads and writes per request as the anchor). ' +
+    'Changed: request lines to standard output are now formatted when the turn\'s batch is written, not as each request ' +
+    'ends (src/service/logging.ts), and a direct call runs its endpoint through callbacks, one promise reaction where ' +
+    'there were three (`invokeEndpointThen`, src/service/endpoint.ts). Each took 1-3% of the CPU per request; together ' +
+    'the row, loaded at once, reads 0.85-0.865x in four runs: at the goal, not past it. What remains is the work the ' +
+    'issue asks of taskmesh and the anchor does not do (the log line with its duration, the request id and its header, ' +
+    'zod\'s checks of input and output). The alternating rounds of this row swing far more than that: the same ' +
+    'server\'s rate in one-second windows ranged 8,400-17,800 requests/s here, and the row alone read 0.74x, 0.83x and ' +
+    '0.87x in three runs of the same code this session.',
   'http-fastify-logged':
     'Context for the row above: the same anchor with `logger: true` (Fastify\'s default logger writes two lines per ' +
     'request through a child logger, taskmesh one line without). taskmesh, logging every request, is ahead of Fastify ' +
