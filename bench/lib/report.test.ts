@@ -20,6 +20,7 @@ const results: RowResult[] = [
     a: { label: 'fastify_echo', value: summarize([10000, 11000, 12000]), cpuMicrosPerOp: summarize([50, 50, 50]) },
     b: { label: 'taskmesh', value: summarize([8000, 9000, 9900]), cpuMicrosPerOp: summarize([62.5, 62.5, 62.5]) },
     met: false,
+    atOnce: { runs: 3, seconds: 8, rate: summarize([0.86, 0.87, 0.85]), cpu: summarize([0.85, 0.88, 0.86]) },
   },
   { id: 'connect', state: 'measured', result: summarize([2, 3, 4]), b: { label: 'connect()', value: summarize([2, 3, 4]) }, met: true },
   { id: 'gw', state: 'skipped', reason: 'not available yet: the Gateway (issue 5) has not landed in src/.' },
@@ -70,6 +71,11 @@ describe('resultsMarkdown', () => {
     expect(md).toContain('- A fastify_echo: median 11,000 requests/s (rounds 10,000 – 12,000); CPU 50.0 µs per request');
     expect(md).toContain('- CPU per request, A ÷ B: 0.80x');
     expect(md).toContain('Profiled: the request log line costs most.');
+  });
+
+  it('gives the figures of both sides loaded at once, as context, where the row has them', () => {
+    expect(md).toContain('- loaded at once (both servers sharing the server core, both loads the load core; 3 runs of 8 s): requests/s, B ÷ A, 0.86x (runs 0.86, 0.87, 0.85); CPU per request, A ÷ B, 0.86x (runs 0.85, 0.88, 0.86).');
+    expect(md.match(/- loaded at once/g)).toHaveLength(1);
   });
 });
 

@@ -1,7 +1,7 @@
 /** bench/RESULTS.md: the machine, the date, the method, each row's ratio with its spread and goal. */
 import type { Environment } from './environment.ts';
 import { formatGoal, formatNumber, formatValue } from './format.ts';
-import type { RowResult, RowSpec, Settings } from './runner.ts';
+import type { AtOnce, RowResult, RowSpec, Settings } from './runner.ts';
 
 export interface RunInfo {
   env: Environment;
@@ -22,7 +22,8 @@ export function methodText(info: RunInfo): string {
   return (
     `${pinning}; wrk \`-t1 -c${settings.connections}\`, a ${settings.warmupSeconds} s warm-up per side, then ${settings.rounds} rounds of ` +
     `A then B, ${settings.seconds} s each. Each round gives one ratio B ÷ A (taskmesh over its anchor); the table gives their median and ` +
-    `spread (the lowest and highest round, and that range as a share of the median). taskmesh runs ${settings.fromSource ? 'from its .ts sources under Node\'s type stripping' : 'compiled by tsc, as the published package does (the anchors are plain JavaScript too)'}; its servers log as by default ` +
+    `spread (the lowest and highest round, and that range as a share of the median). Rows whose sides share no process are then also ` +
+    `loaded at once, both sides together, as context. taskmesh runs ${settings.fromSource ? 'from its .ts sources under Node\'s type stripping' : 'compiled by tsc, as the published package does (the anchors are plain JavaScript too)'}; its servers log as by default ` +
     `(pino, one line per request) to ${settings.keepLogs ? 'a file' : '/dev/null'}; the anchors log as their files say.`
   );
 }
@@ -55,11 +56,21 @@ function detail(row: RowSpec, result: RowResult, note: string | undefined): stri
       );
     }
     lines.push(`- rounds: ${result.result.samples.map((v) => formatValue(v, row.goal?.unit ?? 'x')).join(', ')}`);
+    if (result.atOnce) lines.push(atOnceLine(result.atOnce));
   } else {
     lines.push(`${result.state === 'skipped' ? 'Skipped' : 'Failed'}: ${result.reason.trim().replace(/\n/g, '\n    ')}`);
   }
   if (note) lines.push('', note);
   return lines.join('\n');
+}
+
+function atOnceLine({ runs, seconds, rate, cpu }: AtOnce): string {
+  const runsOf = (summary: AtOnce['rate']) => `${summary.median.toFixed(2)}x (runs ${summary.samples.map((v) => v.toFixed(2)).join(', ')})`;
+  return (
+    `- loaded at once (both servers sharing the server core, both loads the load core; ${runs} runs of ${seconds} s): requests/s, B ÷ A, ${runsOf(rate)}` +
+    (cpu ? `; CPU per request, A ÷ B, ${runsOf(cpu)}` : '') +
+    '. The machine\'s swings slow both sides alike here, so this figure holds much better than the rounds\' (context; the row\'s result is the rounds\' median)'
+  );
 }
 
 export function resultsMarkdown(rows: RowSpec[], results: RowResult[], info: RunInfo): string {

@@ -11,14 +11,16 @@ function context(): BenchContext & { lines: string[] } {
   return { env, settings, lines, log: (line) => lines.push(line), freePort: async () => 0, serverLog: () => '/dev/null' };
 }
 
-/** A side that answers the given values in turn and counts its warm-ups. */
-function side(label: string, values: number[]): Side & { warmups: number } {
+/** A side that answers the given values in turn and counts its warm-ups (and the seconds it was asked for). */
+function side(label: string, values: number[], counts?: object[]): Side & { warmups: number; asked: (number | undefined)[] } {
   let i = 0;
   const s = {
     label,
     warmups: 0,
+    asked: [] as (number | undefined)[],
     warmup: async () => void (s.warmups += 1),
-    measure: async (): Promise<Sample> => ({ value: values[i++]!, cpuMicrosPerOp: 10 }),
+    measure: async (seconds?: number): Promise<Sample> => (s.asked.push(seconds), { value: values[i++]!, cpuMicrosPerOp: 10 }),
+    ...(counts ? { counts } : {}),
   };
   return s;
 }
@@ -48,6 +50,27 @@ describe('runRow', () => {
     expect(result.a?.value.median).toBe(100);
     expect(result.b.cpuMicrosPerOp?.median).toBe(10);
     expect([a.warmups, b.warmups, closed]).toEqual([1, 1, 1]);
+  });
+
+  it('then loads both sides at once, for twice a round\'s length, when they count no process in common', async () => {
+    const anchor = {};
+    const ours = {};
+    const a = side('anchor', [100, 100, 100, 100, 200, 100], [anchor]);
+    const b = side('taskmesh', [90, 90, 90, 85, 170, 80], [ours]);
+    const result = await runRow(row({ setup: async () => ({ a, b, close: async () => {} }) }), context());
+    if (result.state !== 'measured') throw new Error(result.state);
+    expect(result.result.samples).toEqual([0.9, 0.9, 0.9]);
+    expect(result.atOnce?.rate.samples).toEqual([0.85, 0.85, 0.8]);
+    expect(result.atOnce?.cpu?.samples).toEqual([1, 1, 1]);
+    expect(result.atOnce).toMatchObject({ runs: 3, seconds: 2 });
+    expect(b.asked).toEqual([undefined, undefined, undefined, 2, 2, 2]);
+  });
+
+  it('does not load them at once when they count a process in common (a shared upstream), or one side cannot run beside the other', async () => {
+    const upstream = {};
+    const shared = await runRow(row({ setup: async () => ({ a: side('proxy', [1, 1, 1], [upstream]), b: side('gateway', [1, 1, 1], [{}, upstream]), close: async () => {} }) }), context());
+    const oneSided = await runRow(row({ setup: async () => ({ a: side('driver', [1, 1, 1]), b: side('taskmesh', [1, 1, 1], [{}]), close: async () => {} }) }), context());
+    for (const result of [shared, oneSided]) expect(result).toMatchObject({ state: 'measured', atOnce: undefined });
   });
 
   it('reads a one-sided row as the value itself, against a ceiling goal', async () => {

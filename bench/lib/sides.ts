@@ -98,12 +98,13 @@ export function wrkSide(ctx: BenchContext, label: string, url: string, script: s
   const cpu = () => measured.reduce((sum, server) => sum + server.cpuSeconds(), 0);
   return {
     label,
+    counts: measured,
     warmup: async () => {
       await load(ctx.settings.warmupSeconds);
     },
-    measure: async (): Promise<Sample> => {
+    measure: async (seconds = ctx.settings.seconds): Promise<Sample> => {
       const before = cpu();
-      const result = await load(ctx.settings.seconds);
+      const result = await load(seconds);
       const after = cpu();
       for (const server of measured) server.assertAlive();
       return { value: result.requestsPerSecond, cpuMicrosPerOp: ((after - before) * 1e6) / result.requests };
