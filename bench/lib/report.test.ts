@@ -74,7 +74,8 @@ describe('resultsMarkdown', () => {
   });
 
   it('gives the figures of both sides loaded at once, as context, where the row has them', () => {
-    expect(md).toContain('- loaded at once (both servers sharing the server core, both loads the load core; 3 runs of 8 s): requests/s, B ÷ A, 0.86x (runs 0.86, 0.87, 0.85); CPU per request, A ÷ B, 0.86x (runs 0.85, 0.88, 0.86).');
+    expect(md).toContain('- loaded at once (context, see Method; 3 runs of 8 s): requests/s, B ÷ A, 0.86x (runs 0.86, 0.87, 0.85); CPU per request, A ÷ B, 0.86x (runs 0.85, 0.88, 0.86)\n');
+    expect(md).toContain('Rows whose sides share no process are then also loaded at once, as context');
     expect(md.match(/- loaded at once/g)).toHaveLength(1);
   });
 });

@@ -38,6 +38,16 @@ function taskmeshGateway(ctx: Parameters<typeof nodeServer>[0], upstreamUrl: str
 /** The app name the gateways forward: `/echo/echo` reaches the upstream's `/echo` through every gateway. */
 const APP = 'echo';
 
+/**
+ * The gateway rows' upstreams: one fastify_echo per side, so that each side's CPU counts its own
+ * upstream and the row can also be loaded at once (the runner's `loadedAtOnce`).
+ */
+async function upstreams(ctx: BenchContext, keep: (s: { server: ServerProcess; url: string }) => string) {
+  const started = [await fastifyEcho(ctx, 'upstream-a-fastify_echo'), await fastifyEcho(ctx, 'upstream-b-fastify_echo')] as const;
+  for (const upstream of started) keep(upstream);
+  return started;
+}
+
 /** Start servers one after the other; if one fails, stop those already started. */
 async function trial(build: (keep: (s: { server: ServerProcess; url: string }) => string) => Promise<Omit<Trial, 'close'>>): Promise<Trial> {
   const servers: ServerProcess[] = [];
@@ -228,21 +238,20 @@ export const rows: RowSpec[] = [
     available: gatewayLanded,
     setup: (ctx) =>
       trial(async (keep) => {
-        const upstream = await fastifyEcho(ctx, 'upstream-fastify_echo');
-        keep(upstream);
+        const [upstreamA, upstreamB] = await upstreams(ctx, keep);
         const proxy = await nodeServer(ctx, {
           name: 'fastify_proxy',
           script: anchorScript(ctx, 'fastify_proxy.mjs'),
-          args: [upstream.url],
+          args: [upstreamA.url],
           taskmesh: false,
           ready: (url) => echoAnswers(url, `/${APP}/echo`),
         });
         keep(proxy);
-        const gateway = await taskmeshGateway(ctx, upstream.url);
+        const gateway = await taskmeshGateway(ctx, upstreamB.url);
         keep(gateway);
         return {
-          a: wrkSide(ctx, 'fastify_proxy', `${proxy.url}/${APP}/echo`, 'post_echo.lua', [proxy.server, upstream.server]),
-          b: wrkSide(ctx, 'taskmesh gateway', `${gateway.url}/${APP}/echo`, 'post_echo.lua', [gateway.server, upstream.server]),
+          a: wrkSide(ctx, 'fastify_proxy', `${proxy.url}/${APP}/echo`, 'post_echo.lua', [proxy.server, upstreamA.server]),
+          b: wrkSide(ctx, 'taskmesh gateway', `${gateway.url}/${APP}/echo`, 'post_echo.lua', [gateway.server, upstreamB.server]),
         };
       }),
   },
@@ -257,15 +266,14 @@ export const rows: RowSpec[] = [
     available: gatewayLanded,
     setup: (ctx) =>
       trial(async (keep) => {
-        const upstream = await fastifyEcho(ctx, 'upstream-fastify_echo');
-        keep(upstream);
-        const anchor = await pythonServer(ctx, 'fastapi_gateway', 'fastapi_gateway.py', [APP, upstream.url], (url) => echoAnswers(url, `/${APP}/echo`));
+        const [upstreamA, upstreamB] = await upstreams(ctx, keep);
+        const anchor = await pythonServer(ctx, 'fastapi_gateway', 'fastapi_gateway.py', [APP, upstreamA.url], (url) => echoAnswers(url, `/${APP}/echo`));
         keep(anchor);
-        const gateway = await taskmeshGateway(ctx, upstream.url);
+        const gateway = await taskmeshGateway(ctx, upstreamB.url);
         keep(gateway);
         return {
-          a: wrkSide(ctx, 'fastapi_gateway', `${anchor.url}/${APP}/echo`, 'post_echo.lua', [anchor.server, upstream.server]),
-          b: wrkSide(ctx, 'taskmesh gateway', `${gateway.url}/${APP}/echo`, 'post_echo.lua', [gateway.server, upstream.server]),
+          a: wrkSide(ctx, 'fastapi_gateway', `${anchor.url}/${APP}/echo`, 'post_echo.lua', [anchor.server, upstreamA.server]),
+          b: wrkSide(ctx, 'taskmesh gateway', `${gateway.url}/${APP}/echo`, 'post_echo.lua', [gateway.server, upstreamB.server]),
         };
       }),
   },

@@ -105,8 +105,10 @@ export type RowResult =
  * Both sides loaded at the same time, their servers sharing the server core and their load
  * generators the load core: whatever else the machine runs then slows both alike, so the ratios
  * hold far better than those of alternating rounds (one anchor against itself read 0.98-1.04 in
- * four 4-s runs here, where its alternating rounds swing by a third). A context figure beside the
- * row's result, which stays the alternating median that the issue asks for.
+ * four 4-s runs here, where its alternating rounds swing by a third). But each server then has
+ * part of a core and serves larger batches per event-loop turn than alone, a different operating
+ * point: so it is context beside the row's result, which stays the alternating median that the
+ * issue asks for.
  */
 export interface AtOnce {
   runs: number;
