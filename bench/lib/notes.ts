@@ -41,8 +41,9 @@ export const notes: Record<string, string> = {
     'the row, loaded at once, reads 0.85-0.865x in four runs: at the goal, not past it. What remains is the work the ' +
     'issue asks of taskmesh and the anchor does not do (the log line with its duration, the request id and its header, ' +
     'zod\'s checks of input and output). The alternating rounds of this row swing far more than that: the same ' +
-    'server\'s rate in one-second windows ranged 8,400-17,800 requests/s here, and the row alone read 0.74x, 0.83x and ' +
-    '0.87x in three runs of the same code this session.',
+    'server\'s rate in one-second windows ranged 8,400-17,800 requests/s here, and the row read 0.74x, 0.83x and ' +
+    '0.87x in three runs of the same code this session, and 0.83x and 0.95x in two full runs. The bench now also loads ' +
+    'both sides at once (the line above): 0.88-0.94x by CPU per request in those runs.',
   'http-fastify-logged':
     'Context for the row above: the same anchor with `logger: true` (Fastify\'s default logger writes two lines per ' +
     'request through a child logger, taskmesh one line without). taskmesh, logging every request, is ahead of Fastify ' +
@@ -100,7 +101,10 @@ export const notes: Record<string, string> = {
     'or ahead of the bare proxy (row above); its per-request logging got the same fixes as the HTTP row. In session 3 ' +
     'the gateway forwards beside Fastify (row above: 7-16% less gateway CPU per request), and this row went from ' +
     '6.2-6.5x to 6.8-7.0x; strace still shows two reads and two writevs per forwarded request, the floor for a proxy ' +
-    'that does not pipeline.',
+    'that does not pipeline. **Loaded at once** (session 5, the line above), this row reads 8.4-10.5x by CPU per request ' +
+    'and 10.6-12.9x by rate, against 5.9-6.4x by CPU in the alternating rounds of the same runs, while every other row\'s ' +
+    'two CPU figures agree within a few percent: sharing the core changes the cost per request of one of the two ' +
+    'gateways, so that figure is context, not a reading of the goal, which stays missed.',
   launch:
     'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
     'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +
