@@ -4,7 +4,8 @@
  * Fastify app nobody customised (no `configureApp`, no CORS). Such a call needs none of Fastify's
  * routing, hooks or request and reply objects, which were most of what taskmesh cost beyond a bare
  * Fastify echo (bench/RESULTS.md); it gets the same answer, built by the same code: the same JSON
- * parser, the endpoint's checks (endpoint.ts), error replies, headers and log line (tests hold the two paths equal).
+ * parser, the endpoint's checks (endpoint.ts), error replies, headers and log line (tests hold the
+ * two paths equal).
  *
  * Anything else (another method or path, a query string, another content type, a chunked body, a
  * body over the limit, an admin endpoint, a service starting or stopping) goes to Fastify as it

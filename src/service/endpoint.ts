@@ -118,7 +118,8 @@ export function invokeEndpointThen(endpoint: Endpoint, raw: unknown, context: Re
   } catch (error) {
     return onError(error);
   }
-  if (isThenable(result)) result.then(settle, onError);
+  // A promise of the handler's own, or any other thenable made one: each settles once.
+  if (isThenable(result)) (result instanceof Promise ? result : Promise.resolve(result)).then(settle, onError);
   else settle(result);
 }
 

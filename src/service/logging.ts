@@ -64,8 +64,10 @@ export class TurnBatchedDestination {
         batch += entry;
         i += 1;
       } else {
-        const [level, bindings, requestId, method, url, status, durationMs] = [queue[i + 1], queue[i + 2], queue[i + 3], queue[i + 4], queue[i + 5], queue[i + 6], queue[i + 7]];
-        batch += requestLine(entry, level as number, bindings as string, requestId as string, method as string, url as string, status as number, durationMs as number);
+        // The fields in writeRequest's order.
+        const [level, status, durationMs] = [queue[i + 1] as number, queue[i + 6] as number, queue[i + 7] as number];
+        const [bindings, requestId, method, url] = [queue[i + 2], queue[i + 3], queue[i + 4], queue[i + 5]] as string[];
+        batch += requestLine(entry, level, bindings!, requestId!, method!, url!, status, durationMs);
         i += 8;
       }
     }
