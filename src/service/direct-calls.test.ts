@@ -21,7 +21,8 @@ const liar = task({ name: 'liar', output: z.object({ count: z.number() }) });
 const lookup = task({ name: 'lookup', input: z.object({ key: z.coerce.number() }), output: z.object({ key: z.number() }) });
 const secret = task({ name: 'secret', scope: 'admin', output: z.object({ ok: z.boolean() }) });
 const raw = task({ name: 'raw', input: z.object({ later: z.boolean() }) });
-const Greeter = contract('Greeter', { greet, ping, boom, liar, lookup, secret, raw });
+const lazy = task({ name: 'lazy', output: z.object({ ok: z.boolean() }) });
+const Greeter = contract('Greeter', { greet, ping, boom, liar, lookup, secret, raw, lazy });
 
 class GreeterService extends Service.for(Greeter) {
   constructor(options: ServiceOptions) {
@@ -40,6 +41,9 @@ class GreeterService extends Service.for(Greeter) {
       if (later) await Promise.resolve();
       return { n: 1n };
     }, { schema: raw });
+    // A thenable that is not a promise, and calls back twice: a promise settles once.
+    const twice = { then: (resolve: (value: { ok: boolean }) => void) => (resolve({ ok: true }), resolve({ ok: false })) };
+    this.addEndpoint('lazy', () => twice as unknown as Promise<{ ok: boolean }>, { schema: lazy });
   }
 
   greet: EndpointHandler<typeof greet> = async ({ name, times }) => ({ greeting: `hello ${name}`.repeat(times) });
@@ -89,6 +93,7 @@ describe('the answer is the Fastify path\'s', () => {
     ['a handler that breaks its output schema', '/liar', { body: '{}' }],
     ['a reply that cannot be serialised, at once', '/raw', { body: '{"later":false}' }],
     ['a reply that cannot be serialised, later', '/raw', { body: '{"later":true}' }],
+    ['a handler that returns a thenable of its own', '/lazy', { body: '' }],
     ['a built-in', '/status', { body: '' }],
     ['a GET with a query', '/lookup?key=7', { method: 'GET', headers: {} }],
     ['a text body', '/greet', { body: 'hello', headers: { 'content-type': 'text/plain' } }],
