@@ -103,8 +103,10 @@ export const notes: Record<string, string> = {
     '6.2-6.5x to 6.8-7.0x; strace still shows two reads and two writevs per forwarded request, the floor for a proxy ' +
     'that does not pipeline. **Loaded at once** (session 5, the line above), this row reads 8.4-10.5x by CPU per request ' +
     'and 10.6-12.9x by rate, against 5.9-6.4x by CPU in the alternating rounds of the same runs, while every other row\'s ' +
-    'two CPU figures agree within a few percent: sharing the core changes the cost per request of one of the two ' +
-    'gateways, so that figure is context, not a reading of the goal, which stays missed.',
+    'two CPU figures agree within a few percent. Read by process (by hand, two runs each way), the FastAPI side\'s cost ' +
+    'moves most with how it is loaded, its upstream\'s too: the same fastify_echo spends 220-300 µs per request behind ' +
+    'the FastAPI gateway, at a few hundred requests/s, and 70-110 µs behind taskmesh\'s gateway, which feeds it many ' +
+    'requests per event-loop turn. So the at-once figure is context, not a reading of the goal, which stays missed.',
   launch:
     'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
     'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +
