@@ -44,7 +44,7 @@ export interface Sample {
 export interface Side {
   label: string;
   warmup(): Promise<void>;
-  /** One measurement, of the settings' length or of `seconds`. */
+  /** One measurement, of the settings' length, or of `seconds` for a side that gives `counts`. */
   measure(seconds?: number): Promise<Sample>;
   /**
    * The processes whose CPU `measure` counts, given when it can run at the same time as the other
@@ -120,7 +120,7 @@ export interface AtOnce {
 }
 
 /** Runs of both sides loaded at once, each twice a round's length. */
-export const AT_ONCE_RUNS = 3;
+const AT_ONCE_RUNS = 3;
 
 export function meets(goal: Goal | undefined, value: number): boolean | undefined {
   if (!goal) return undefined;

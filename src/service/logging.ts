@@ -64,10 +64,7 @@ export class TurnBatchedDestination {
         batch += entry;
         i += 1;
       } else {
-        // The fields in writeRequest's order.
-        const [level, status, durationMs] = [queue[i + 1] as number, queue[i + 6] as number, queue[i + 7] as number];
-        const [bindings, requestId, method, url] = [queue[i + 2], queue[i + 3], queue[i + 4], queue[i + 5]] as string[];
-        batch += requestLine(entry, level, bindings!, requestId!, method!, url!, status, durationMs);
+        batch += requestLine(entry, ...(queue.slice(i + 1, i + 8) as RequestFields));
         i += 8;
       }
     }
@@ -75,12 +72,15 @@ export class TurnBatchedDestination {
   };
 }
 
+/** A request line's fields after its time, in `writeRequest`'s order. */
+type RequestFields = [level: number, bindings: string, requestId: string, method: string, url: string, status: number, durationMs: number];
+
 /**
  * The line pino writes for `child({ requestId }).info({ method, url, status, durationMs }, 'request')`
  * with its default format (a test holds the bytes equal). `requestId` and `method` need no JSON
  * escaping: ids are checked or made by the service, and methods are HTTP tokens; the caller checks `url`.
  */
-function requestLine(time: number, level: number, bindings: string, requestId: string, method: string, url: string, status: number, durationMs: number): string {
+function requestLine(time: number, ...[level, bindings, requestId, method, url, status, durationMs]: RequestFields): string {
   return (
     `{"level":${level},"time":${time}${bindings},"requestId":"${requestId}","method":"${method}",` +
     `"url":"${url}","status":${status},"durationMs":${durationMs},"msg":"request"}\n`

@@ -10,9 +10,9 @@
  *
  * So are a POST of one notification or of the client's answer to a request of the server (202),
  * and DELETE. Everything else (initialize, GET streams, batches, anything malformed or with
- * headers the SDK transport refuses) goes through the SDK transport, which this one wraps. The session's server is
- * connected to this transport, so each message it sends goes to whichever of the two holds the
- * request the message belongs to.
+ * headers the SDK transport refuses) goes through the SDK transport, which this one wraps. The
+ * session's server is connected to this transport, so each message it sends goes to whichever of
+ * the two holds the request the message belongs to.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
@@ -284,8 +284,7 @@ export class SessionTransport implements Transport {
    */
   resume(lastEventId: string, res: ServerResponse): boolean {
     const streamId = this.#events.streamOf(lastEventId);
-    let stream: RequestStream | undefined;
-    for (const candidate of this.#requests.values()) if (candidate.streamId === streamId) stream = candidate;
+    const stream = [...this.#requests.values()].find((candidate) => candidate.streamId === streamId);
     if (!stream) return false;
     if (stream.attached) {
       res.writeHead(409, { 'content-type': 'application/json' });
