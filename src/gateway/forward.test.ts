@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
@@ -10,6 +12,7 @@ import { freePort } from '../../test/helpers/free-port.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
 import type { FastifyInstance } from 'fastify';
 import { answersDirectly } from '../service/direct-calls.ts';
+import { WHOLE_BODY_LIMIT } from './forward.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { postJson, startGateway, startUpstream, type Received } from './test-support.ts';
 
@@ -179,6 +182,39 @@ describe.each([
     let length = 0;
     for await (const part of reply.body) length += (part as Buffer).length;
     expect(length).toBe(size);
+  });
+
+  it('sends a body of known length whole up to WHOLE_BODY_LIMIT and streams a longer one, both with their Content-Length', async () => {
+    for (const size of [WHOLE_BODY_LIMIT, WHOLE_BODY_LIMIT + 1]) {
+      const body = Buffer.alloc(size, size % 251);
+      const { status, received } = await inspect('/inspect', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body });
+      expect(status).toBe(200);
+      expect(received.headers['content-length']).toBe(String(size));
+      expect(received.headers['transfer-encoding']).toBeUndefined();
+      expect(received.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+    }
+  });
+
+  it('never calls the app for a small body whose caller leaves midway; a longer one reaches the app before its end', async () => {
+    async function leaveMidBody(length: number): Promise<Socket> {
+      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(`POST /up/hang HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(10)}`);
+      return socket;
+    }
+    upstream.events.length = 0;
+    const streamed = await leaveMidBody(WHOLE_BODY_LIMIT + 1);
+    while (!upstream.events.includes('hang:open')) await sleep(10);
+    streamed.destroy();
+    while (!upstream.events.includes('hang:closed')) await sleep(10);
+
+    upstream.events.length = 0;
+    const whole = await leaveMidBody(WHOLE_BODY_LIMIT);
+    // Time enough for a streamed request to reach the app, as the longer one just did.
+    await sleep(100);
+    whole.destroy();
+    expect((await inspect('/inspect')).status).toBe(200);
+    expect(upstream.events).toEqual([]);
   });
 
   it('ends the request to the app when the caller goes away', async () => {

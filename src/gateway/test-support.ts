@@ -32,6 +32,12 @@ const events: string[] = [];
 async function upstreamHandler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://upstream');
   const path = url.pathname.replace(/^\/base/, '');
+  // Told as soon as the head arrives, before any body (a test can see that a request was sent on),
+  // and when its caller went away.
+  if (path.startsWith('/hang')) {
+    events.push('hang:open');
+    response.once('close', () => events.push('hang:closed'));
+  }
   const body = await drain(request);
   if (path === '/inspect') {
     const received: Received = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyLength: body.length, sha256: body.sha256 };
@@ -59,9 +65,7 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
     }
     response.end();
   } else if (path.startsWith('/hang')) {
-    // Never answers; tells the test when it got the request and when its caller went away.
-    events.push('hang:open');
-    response.once('close', () => events.push('hang:closed'));
+    // Never answers.
   } else if (path === '/no-content') {
     response.writeHead(204, { 'x-upstream': 'empty' }).end();
   } else {
