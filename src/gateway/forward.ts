@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
-import { addDirectRoute, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
+import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 
@@ -105,21 +105,6 @@ function requestBody(headers: IncomingHttpHeaders, method: string): RequestBody 
   return Number(length) <= WHOLE_BODY_LIMIT ? 'whole' : 'stream';
 }
 
-/** Read a body of known, small length; `undefined` when the caller left before its end. */
-function readWhole(req: IncomingMessage, done: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let ended = false;
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.once('end', () => {
-    ended = true;
-    done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-  });
-  // Without an 'error' listener, a caller who leaves mid-body ends the request with 'close' alone.
-  req.once('close', () => {
-    if (!ended) done(undefined);
-  });
-}
-
 function replyHeaders(upstream: IncomingHttpHeaders, requestId: string): Record<string, string | string[]> {
   const listed = connectionTokens(upstream);
   const headers: Record<string, string | string[]> = {};
@@ -193,12 +178,9 @@ function relay(target: UpstreamApp, forwarding: Forwarding, timeout: number): Pr
     const body = requestBody(req.headers, method);
     if (body !== 'whole') send(body === 'stream' ? req : null);
     else
-      readWhole(req, (whole) => {
-        if (whole) send(whole);
-        else {
-          forwarding.abandon();
-          resolve();
-        }
+      readWholeBody(req, send, () => {
+        forwarding.abandon();
+        resolve();
       });
   });
 }

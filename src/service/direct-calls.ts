@@ -146,13 +146,23 @@ export function isPlainJsonPost(req: IncomingMessage, bodyLimit: number): boolea
   return JSON_TYPE.test(headers['content-type'] ?? '');
 }
 
-/** The request's body, in one piece, once it has all come. */
-export function readWholeBody(req: IncomingMessage, done: (body: Buffer) => void): void {
+/**
+ * The request's body, in one piece, once it has all come. A caller that goes away mid-body has no
+ * one left to answer: `left` is told, if given, and `done` never is.
+ */
+export function readWholeBody(req: IncomingMessage, done: (body: Buffer) => void, left?: () => void): void {
   const chunks: Buffer[] = [];
+  let ended = false;
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  // A caller that goes away mid-body has no one left to answer.
   req.on('error', () => {});
-  req.on('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  req.on('end', () => {
+    ended = true;
+    done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  });
+  if (left)
+    req.once('close', () => {
+      if (!ended) left();
+    });
 }
 
 /** A JSON reply as Fastify's `reply.send(object)` and the service's onSend hook make it. */
