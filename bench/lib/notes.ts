@@ -5,6 +5,14 @@
  * run that wrote the file.
  */
 export const notes: Record<string, string> = {
+  noise:
+    'Measured by hand in session 6 as well (the same server twice, started once, nine alternating rounds of 2 s, as ' +
+    'here): eight runs gave medians from 0.90x to 1.13x, single rounds from 0.71x to 1.47x; eighteen rounds of 1 s, ' +
+    'the order swapped every round, did no better (0.89x-1.10x in four runs). Loaded at once, the same pair reads ' +
+    'within a few percent of 1.0x. So on this machine a row\'s median is good to about ±10% from one run to the next: ' +
+    'the HTTP row, whose goal is 0.85x and whose CPU per request is 0.86-0.90x the anchor\'s when profiled or loaded ' +
+    'at once, meets or misses its goal by the machine\'s swings (0.95x and 0.80x in two consecutive full runs of the ' +
+    'same code).',
   'http-fastify':
     '**Found and fixed, first** (commit d908a3c): the handler context was an object literal with a getter, which kept ' +
     'each request and reply alive through young-generation GCs (about 2 KB promoted and 10-28 µs of GC per request); ' +
@@ -89,7 +97,13 @@ export const notes: Record<string, string> = {
     'registered app now skips Fastify\'s routing and request objects, as plain endpoint calls do (HTTP row), with the ' +
     'same relay, error replies, headers and log line (the forwarding tests run on both paths, and compare the log ' +
     'lines). Measured side by side on one core, old and new gateway forwarding to one upstream at once: 7-16% less ' +
-    'gateway CPU per request, 11-16% more requests/s.',
+    'gateway CPU per request, 11-16% more requests/s. **Session 6: small request bodies read whole** ' +
+    '(`WHOLE_BODY_LIMIT`, src/gateway/forward.ts): a body that gives its Content-Length and is at most 64 KiB is read ' +
+    'first and handed to undici as one buffer, which writes it with the request head; before, undici pulled it from ' +
+    'the request stream, and that machinery cost more than the copy. Old and new gateways, each with its own ' +
+    'upstream, all on one core and loaded at once for 8 s (a pair of old ones read 0.96-1.03): old ÷ new CPU per ' +
+    'forwarded call 1.16-1.21x (gateway and upstream together), requests/s 1.09-1.18x. This row went from 1.03x to ' +
+    '1.36x and 1.53x in the two runs after. A caller who leaves mid-body now never reaches the app (a test holds it).',
   'gateway-fastapi':
     'The goal assumes the anchors\' own relation (bare Node proxy 6,400 vs FastAPI gateway 640 requests/s, their README, ' +
     'on a machine where fastify_echo served 27,000-30,500; here it serves 10,000-17,000). On this VM the bare Node proxy ' +
@@ -106,7 +120,14 @@ export const notes: Record<string, string> = {
     'two CPU figures agree within a few percent. Read by process (by hand, two runs each way), the FastAPI side\'s cost ' +
     'moves most with how it is loaded, its upstream\'s too: the same fastify_echo spends 220-300 µs per request behind ' +
     'the FastAPI gateway, at a few hundred requests/s, and 70-110 µs behind taskmesh\'s gateway, which feeds it many ' +
-    'requests per event-loop turn. So the at-once figure is context, not a reading of the goal, which stays missed.',
+    'requests per event-loop turn. So the at-once figure is context, not a reading of the goal, which stays missed. ' +
+    '**Session 6:** with small request bodies read whole (row above), this row read 7.4x by rate (8.2x by CPU) in a run ' +
+    'of the two gateway rows and 6.1x (6.7x) in the full run after it; loaded at once, 11.4-14.3x by rate and ' +
+    '9.5-11.5x by CPU. One lever is left, and it is not taken: pipelining requests to the app. On a copy of the ' +
+    'build (bodies read whole, undici pipelining 4 or 8 deep over 4 or 8 connections) it took another 16-29% off the ' +
+    'CPU per call. But a pipelined connection holds every later reply behind a slow one, and one that breaks loses ' +
+    'every call queued on it, calls that can neither be retried (POSTs) nor known to have run; nginx, Envoy and ' +
+    'HAProxy do not pipeline to their upstreams for those reasons, and a taskmesh app runs tasks of any length.',
   launch:
     'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
     'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +

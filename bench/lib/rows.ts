@@ -97,6 +97,27 @@ function driverSide(label: string, measure: () => Promise<{ value: number; cpuMi
 
 export const rows: RowSpec[] = [
   {
+    id: 'noise',
+    unit: 'requests/s',
+    title: 'Noise floor: bare Fastify against itself',
+    anchor: 'fastify_echo.mjs, twice',
+    figure:
+      'requests/s, the second fastify_echo ÷ the first: the same server on both sides, so any distance from 1.0x is ' +
+      'what this run\'s machine does to a ratio, the yardstick for every row below',
+    needs: ['wrk'],
+    setup: (ctx) =>
+      trial(async (keep) => {
+        const first = await fastifyEcho(ctx, 'fastify_echo-first');
+        keep(first);
+        const second = await fastifyEcho(ctx, 'fastify_echo-second');
+        keep(second);
+        return {
+          a: wrkSide(ctx, 'fastify_echo (first)', `${first.url}/echo`, 'post_echo.lua', [first.server]),
+          b: wrkSide(ctx, 'fastify_echo (second)', `${second.url}/echo`, 'post_echo.lua', [second.server]),
+        };
+      }),
+  },
+  {
     id: 'http-fastify',
     unit: 'requests/s',
     title: 'HTTP echo vs bare Fastify',
