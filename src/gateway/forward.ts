@@ -89,9 +89,9 @@ function forwardedRequestHeaders(forwarding: Forwarding): Record<string, string 
 /**
  * A request body that says its length, and is no longer than this, is read whole before the app
  * is called, as nginx buffers request bodies: undici then writes head and body in one go, without
- * a stream between the two sockets. Measured on the gateway bench row, 12-20% less CPU per
- * forwarded call; a caller who leaves mid-body never reaches the app. Larger or chunked bodies
- * stream as they arrive, so no request holds more than this in memory.
+ * a stream between the two sockets (14-18% less CPU per forwarded call, gateway and app together:
+ * bench/RESULTS.md, the gateway rows), and a caller who leaves mid-body never reaches the app.
+ * Longer or chunked bodies stream as they arrive, so no request holds more than this in memory.
  */
 export const WHOLE_BODY_LIMIT = 64 * 1024;
 
