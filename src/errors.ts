@@ -52,6 +52,11 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: 'TASKMESH_UPSTREAM_TIMEOUT',
   /** A gateway's shared registry (Redis) cannot be reached, so a registration was not made (503). */
   REGISTRY_UNAVAILABLE: 'TASKMESH_REGISTRY_UNAVAILABLE',
+  /**
+   * The stream given as the `logger` option threw: the line is lost, the request is answered all
+   * the same. Not thrown: a process warning with this code, once per service.
+   */
+  LOG_STREAM_FAILED: 'TASKMESH_LOG_STREAM_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { z } from 'zod';
-import { Service, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
+import { ErrorCodes, Service, contract, task, type EndpointHandler, type ServiceOptions } from '../index.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
 import { RequestLines, TurnBatchedDestination } from './logging.ts';
 import { ERAS, eraClient, eventually } from '../mcp/fixtures/clients.ts';
@@ -24,6 +25,7 @@ class HelloService extends Service.for(HelloContract, import.meta.url) {
 
   hello: EndpointHandler<typeof hello> = ({ name }, context) => {
     if (name === 'log') context.log.info({ extra: 1 }, 'handler line');
+    if (name === 'boom') throw new Error('the handler failed');
     return { greeting: `hello ${name}` };
   };
 }
@@ -119,6 +121,53 @@ describe('the request line', () => {
     const service = await serveWith({ level: 'warn', stream: logs.stream });
     await call(service, 'cy', 'quiet-1');
     expect(logs.lines.filter((line) => line.requestId === 'quiet-1')).toEqual([]);
+  });
+});
+
+describe('a stream given in the logger option', () => {
+  it('gets every line, also when pino writes metadata on it (a multistream)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const service = await serveWith({ stream: pino.multistream([{ stream: sink, level: 'info' }]) });
+    await call(service, 'log', 'multi-1');
+    const written = lines.map((line) => JSON.parse(line) as { msg: string; requestId?: string });
+    expect(written.filter((line) => line.requestId === 'multi-1').map((line) => line.msg)).toEqual(['handler line', 'request']);
+  });
+
+  it('loses the lines, not the requests: every call is answered on either path, and a warning says so once', async () => {
+    const warnings: (Error & { code?: string })[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const service = await serveWith({
+        stream: {
+          write() {
+            throw new Error('disk full');
+          },
+        },
+      });
+      // Beside Fastify, then (a query string) through it; a plain answer, a handler's own line, a handler that fails.
+      for (const path of ['/hello', '/hello?via=fastify']) {
+        for (const [name, status] of [['a', 200], ['log', 200], ['boom', 500]] as const) {
+          const res = await request(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+          const body = (await res.body.json()) as { greeting?: string; code?: string };
+          expect([path, name, res.statusCode]).toEqual([path, name, status]);
+          expect(body).toEqual(status === 200 ? { greeting: `hello ${name}` } : expect.objectContaining({ code: ErrorCodes.HANDLER_FAILED }));
+        }
+      }
+      await nextTurn();
+      const told = warnings.filter((warning) => warning.code === ErrorCodes.LOG_STREAM_FAILED);
+      expect(told).toHaveLength(1);
+      expect(told[0]!.message).toContain('disk full');
+      expect(told[0]!.message).toContain('`logger` option');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 

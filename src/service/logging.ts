@@ -10,6 +10,7 @@
  */
 import { LogController, type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
+import { ErrorCodes } from '../errors.ts';
 
 /** pino logger: true (info, the default), false, or pino options such as `{ level: 'warn' }` (a `stream` or `transport` among them is used as given). */
 export type LoggerOption = boolean | { level?: string; [key: string]: unknown };
@@ -104,7 +105,39 @@ export function serviceLogger(option: LoggerOption): pino.Logger | undefined {
   if (option === false) return undefined;
   const { stream, ...options } = option === true ? {} : option;
   if (options.transport) return pino(options);
-  return pino(options, (stream as pino.DestinationStream | undefined) ?? stdoutDestination());
+  return pino(options, stream ? forgiving(stream as pino.DestinationStream) : stdoutDestination());
+}
+
+/**
+ * The stream given in the `logger` option, made so that a write that throws loses its line and not
+ * the request or the process: the service writes lines as it starts, per request and for an error
+ * reply, often after the reply is out, where a throw would end in a second reply or a crash. Said
+ * once, as a process warning, since the log itself cannot say it. A Proxy, so that pino still sees
+ * the stream's own properties (a multistream's metadata, `flushSync`).
+ */
+function forgiving(stream: pino.DestinationStream): pino.DestinationStream {
+  let told = false;
+  const write = (line: string): void => {
+    try {
+      stream.write(line);
+    } catch (error) {
+      if (told) return;
+      told = true;
+      const reason = error instanceof Error ? error.message : String(error);
+      process.emitWarning(
+        `The service's log stream threw (${reason}): its lines are being lost, while requests are answered as ever. ` +
+          'Mend the stream given in the service\'s `logger` option; this warning is given once.',
+        { code: ErrorCodes.LOG_STREAM_FAILED },
+      );
+    }
+  };
+  return new Proxy(stream, {
+    get(target, key) {
+      if (key === 'write') return write;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 type LogArguments = Parameters<pino.LogFn>;
