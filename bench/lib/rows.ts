@@ -64,6 +64,10 @@ async function trial(build: (keep: (s: { server: ServerProcess; url: string }) =
   }
 }
 
+/** wrk's POST /echo (the anchors' post_echo.lua) against one echo server, counting its CPU. */
+const postEcho = (ctx: BenchContext, label: string, echo: { server: ServerProcess; url: string }) =>
+  wrkSide(ctx, label, `${echo.url}/echo`, 'post_echo.lua', [echo.server]);
+
 const taskmeshEcho = (ctx: BenchContext, name = 'taskmesh-echo') =>
   nodeServer(ctx, { name, script: ECHO_SERVER, args: [], taskmesh: true, ready: (url) => echoAnswers(url) });
 const fastifyEcho = (ctx: BenchContext, name = 'fastify_echo') =>
@@ -112,8 +116,8 @@ export const rows: RowSpec[] = [
         const second = await fastifyEcho(ctx, 'fastify_echo-second');
         keep(second);
         return {
-          a: wrkSide(ctx, 'fastify_echo (first)', `${first.url}/echo`, 'post_echo.lua', [first.server]),
-          b: wrkSide(ctx, 'fastify_echo (second)', `${second.url}/echo`, 'post_echo.lua', [second.server]),
+          a: postEcho(ctx, 'fastify_echo (first)', first),
+          b: postEcho(ctx, 'fastify_echo (second)', second),
         };
       }),
   },
@@ -132,8 +136,8 @@ export const rows: RowSpec[] = [
         keep(anchor);
         keep(ours);
         return {
-          a: wrkSide(ctx, 'fastify_echo', `${anchor.url}/echo`, 'post_echo.lua', [anchor.server]),
-          b: wrkSide(ctx, 'taskmesh', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+          a: postEcho(ctx, 'fastify_echo', anchor),
+          b: postEcho(ctx, 'taskmesh', ours),
         };
       }),
   },
@@ -157,8 +161,8 @@ export const rows: RowSpec[] = [
         const ours = await taskmeshEcho(ctx);
         keep(ours);
         return {
-          a: wrkSide(ctx, 'fastify_echo, logger on', `${anchor.url}/echo`, 'post_echo.lua', [anchor.server]),
-          b: wrkSide(ctx, 'taskmesh', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+          a: postEcho(ctx, 'fastify_echo, logger on', anchor),
+          b: postEcho(ctx, 'taskmesh', ours),
         };
       }),
   },
@@ -176,8 +180,8 @@ export const rows: RowSpec[] = [
         const ours = await taskmeshEcho(ctx);
         keep(ours);
         return {
-          a: wrkSide(ctx, 'fastapi_echo', `${anchor.url}/echo`, 'post_echo.lua', [anchor.server]),
-          b: wrkSide(ctx, 'taskmesh', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+          a: postEcho(ctx, 'fastapi_echo', anchor),
+          b: postEcho(ctx, 'taskmesh', ours),
         };
       }),
   },
@@ -242,7 +246,7 @@ export const rows: RowSpec[] = [
         const ours = await taskmeshEcho(ctx);
         keep(ours);
         return {
-          a: wrkSide(ctx, 'taskmesh HTTP', `${ours.url}/echo`, 'post_echo.lua', [ours.server]),
+          a: postEcho(ctx, 'taskmesh HTTP', ours),
           b: wrkSide(ctx, 'taskmesh MCP', `${ours.url}${path}`, 'mcp_call.lua', [ours.server]),
         };
       });
