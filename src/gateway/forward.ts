@@ -53,7 +53,7 @@ interface Forwarding {
   requestId: string;
   /** Its Content-Type (the Fastify path hides it from Fastify until here). */
   contentType: string | undefined;
-  /** Take the response over before its head is written: the request id header, and the log line when it ends. */
+  /** Take the response over before its head is written: the log line when it ends (and, through Fastify, the headers set so far). */
   takeOver(): void;
   /** The caller went away, or the reply broke after it began: end the exchange with nothing more written. */
   abandon(): void;
@@ -215,8 +215,10 @@ function forwardDirectly(registry: AppRegistry, timeout: number): DirectRoute {
       res,
       requestId,
       contentType: req.headers['content-type'],
+      // No setHeader for the request id: the reply's headers carry it (replyHeaders), and a header
+      // set before writeHead sends it down Node's slower path that merges the two (3-5% of a
+      // forwarded call's CPU, gateway and app together).
       takeOver() {
-        res.setHeader(REQUEST_ID_HEADER, requestId);
         if (log) res.once('finish', () => log.completed(method, url, res.statusCode));
       },
       abandon: () => res.destroy(),
