@@ -29,13 +29,18 @@ export const registerCommand: CliCommand = {
       const gatewayUrl = urlArgument(gatewayArg, 'gateway URL');
       const appUrl = urlArgument(appArg, 'app URL');
       const token = tokenFrom(values.token, io);
-      await using gateway = await Gateway.connect(gatewayUrl, { ...(token ? { token } : {}), timeout: 30_000 });
-      // The reply is the app as the gateway sees it: health and endpoint schemas included.
-      const app = (await gateway.call('registerApp', { name, url: appUrl })) as AppInfo;
-      if (values.json) writeJson(io, app);
-      else {
-        const endpoints = Object.values(app.endpoints).filter((e) => !e.builtin).map((e) => e.path);
-        io.stdout.write(`Registered "${name}" -> ${app.url} at ${gateway.url} (${app.health.status}; endpoints: ${endpoints.join(', ') || 'none known yet'}).\n`);
+      // Not `await using`: the checkout's CLI runs these sources on Node 22, which cannot parse it.
+      const gateway = await Gateway.connect(gatewayUrl, { ...(token ? { token } : {}), timeout: 30_000 });
+      try {
+        // The reply is the app as the gateway sees it: health and endpoint schemas included.
+        const app = (await gateway.call('registerApp', { name, url: appUrl })) as AppInfo;
+        if (values.json) writeJson(io, app);
+        else {
+          const endpoints = Object.values(app.endpoints).filter((e) => !e.builtin).map((e) => e.path);
+          io.stdout.write(`Registered "${name}" -> ${app.url} at ${gateway.url} (${app.health.status}; endpoints: ${endpoints.join(', ') || 'none known yet'}).\n`);
+        }
+      } finally {
+        await gateway.close();
       }
       return ExitCode.Ok;
     } catch (error) {
