@@ -183,6 +183,27 @@ describe('MCP federation', () => {
   });
 });
 
+describe('MCP federation and admin tools', () => {
+  it("does not lend the gateway's loopback address to its MCP clients: an app's admin tools refuse federated calls", async () => {
+    const notes = await serve(new NotesService({ host: '127.0.0.1', port: 0, logger: false }));
+    await notes.add({ title: 'kept' });
+    gateway = await startGateway();
+    const { client, changes } = await mcpClient(gateway.url);
+    await postJson(`${gateway.url}/register_app`, { name: 'notes', url: notes.url });
+    await until(() => changes.some((tools) => names(tools).includes('notes_wipe')));
+
+    const refused = await client.callTool({ name: 'notes_wipe', arguments: {} });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toContain('is an admin tool');
+    expect(notes.notes.size).toBe(1);
+
+    // The same app grants the tool to a loopback caller of its own: the gateway alone is refused.
+    const direct = await NotesService.mcp.connect(notes.url);
+    clients.push(direct);
+    expect((await direct.callTool({ name: 'wipe', arguments: {} })).structuredContent).toEqual({ wiped: 1 });
+  });
+});
+
 describe('MCP federation of prompts', () => {
   it('lists every app prompt as <app>_<prompt>, gets it from the app, and follows the app\'s prompt changes', async () => {
     const notes = await serve(new NotesService({ host: '127.0.0.1', port: 0, logger: false }));

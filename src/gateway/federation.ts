@@ -52,6 +52,14 @@ async function appRefusal(app: string, error: unknown): Promise<Error | undefine
   return new ProtocolError(code, `App "${app}": ${message}`, data);
 }
 
+/**
+ * Sent with every request to an app: the calls come from the gateway's MCP clients, so an app on
+ * the gateway's machine must not take them for its own loopback callers, to whom it grants admin
+ * tools (src/service/admin.ts). Whom the gateway forwards for is not known per connection: "unknown"
+ * (RFC 7239).
+ */
+const FORWARDED = { forwarded: 'for=unknown' };
+
 export class McpFederation {
   readonly #apps: AppRegistry;
   readonly #tools: McpRegistry;
@@ -125,6 +133,7 @@ export class McpFederation {
         name,
         url,
         timeout: this.#options.timeout,
+        headers: FORWARDED,
         onToolsChanged: (tools) => this.#enqueue(async () => this.#update(name, connection!, this.#appTools, tools)),
         onPromptsChanged: (prompts) => this.#enqueue(async () => this.#update(name, connection!, this.#appPrompts, prompts)),
       });
