@@ -24,8 +24,8 @@ export type Liveness =
 /** What one request on a connection of its own came to: the built-in's reply, or how the connection failed. */
 export type Probe<T> = { kind: 'answered'; reply: T } | Exclude<Liveness, { kind: 'answered' }>;
 
-/** The built-ins a probe asks: those that say whether, and as what, a service is up. */
-export type ProbedBuiltin = 'status' | 'heartbeat' | 'detailed_endpoints';
+/** The built-ins a probe asks: those that say whether, and as what (or which), a service is up. */
+export type ProbedBuiltin = 'status' | 'heartbeat' | 'detailed_endpoints' | 'server_id';
 type ReplyOf<N extends ProbedBuiltin> = z.infer<(typeof builtinTasks)[N]['output']>;
 
 export interface ProbeOptions {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,6 +106,30 @@ describe('register_app', () => {
       expect(body.issues.map((i: { path: string[] }) => i.path[0])).toContain(path);
     }
     expect((await getJson(`${gw.url}/list_apps`)).apps).toEqual({});
+  });
+
+  it('refuses its own address however it is spelt: behind a port forward it still answers with its own server id', async () => {
+    const gw = await gateway();
+    const sockets = new Set<Socket>();
+    const forward = createServer((socket) => {
+      const onward = connect(Number(new URL(gw.url).port), '127.0.0.1');
+      for (const s of [socket, onward]) {
+        sockets.add(s);
+        s.on('error', () => {});
+      }
+      socket.pipe(onward).pipe(socket);
+    });
+    await new Promise<void>((resolve) => forward.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(forward.address() as AddressInfo).port}`;
+      const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'loop', url });
+      expect(status).toBe(422);
+      expect(body.message).toBe(`${url} is this gateway itself; register the app's own URL.`);
+      expect((await getJson(`${gw.url}/list_apps`)).apps).toEqual({});
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => forward.close(resolve));
+    }
   });
 
   it('refuses a caller without the token when the gateway is not loopback-only', async () => {

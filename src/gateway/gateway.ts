@@ -5,7 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
-import { isLoopbackHost, normalizeUrl, settings } from '../config.ts';
+import { normalizeUrl, settings } from '../config.ts';
 import { AppNotRegisteredError, ConfigError, InvalidInputError } from '../errors.ts';
 import { markDirectPathSafe } from '../service/direct-calls.ts';
 import { Service, type ServiceOptions } from '../service/service.ts';
@@ -14,6 +14,7 @@ import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
 import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
+import { probe } from '../client/liveness.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { WORKER_ROLE_ENV } from '../launch/messages.ts';
 import { clusterStore } from './cluster-store.ts';
@@ -92,7 +93,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
 
   registerApp: EndpointHandler<typeof registerApp> = async ({ name, url }, context) => {
     this.#checkName(name);
-    this.#checkNotSelf(url);
+    await this.#checkNotSelf(url);
     const app = await this.registry.register(name, url);
     await checkApp(this.registry, app, this.#checkTimeout);
     // Its MCP tools are listed by the time the reply leaves, unless reading them takes longer than a health check.
@@ -159,17 +160,16 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     }
   }
 
-  /** Registering the gateway under its own URL would make every request forward to itself forever. */
-  #checkNotSelf(url: string): void {
-    const target = new URL(normalizeUrl(url));
-    const self = new URL(this.url);
-    const wildcard = (host: string) => host === '0.0.0.0' || host === '[::]';
-    const sameHost =
-      target.hostname === self.hostname || (isLoopbackHost(target.hostname) && (isLoopbackHost(self.hostname) || wildcard(self.hostname)));
-    if (sameHost && target.port === self.port) {
-      throw new InvalidInputError(`${url} is this gateway itself; register the app's own URL.`, [
-        { path: ['url'], message: 'Points at the gateway' },
-      ]);
+  /**
+   * Registering the gateway under its own URL would make every request forward to itself forever.
+   * Whatever the spelling (a loopback address, a LAN address of a gateway bound to 0.0.0.0, a host
+   * name), the gateway answers there with its own server id, which its cluster workers share. An
+   * address that does not answer yet is let through, as a Down app.
+   */
+  async #checkNotSelf(url: string): Promise<void> {
+    const probed = await probe(normalizeUrl(url), 'server_id', { timeout: this.#checkTimeout }).catch(() => undefined);
+    if (probed?.kind === 'answered' && probed.reply.server_id === this.serverId) {
+      throw new InvalidInputError(`${url} is this gateway itself; register the app's own URL.`, [{ path: ['url'], message: 'Points at the gateway' }]);
     }
   }
 }
