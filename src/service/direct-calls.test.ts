@@ -22,7 +22,8 @@ const lookup = task({ name: 'lookup', input: z.object({ key: z.coerce.number() }
 const secret = task({ name: 'secret', scope: 'admin', output: z.object({ ok: z.boolean() }) });
 const raw = task({ name: 'raw', input: z.object({ later: z.boolean() }) });
 const lazy = task({ name: 'lazy', output: z.object({ ok: z.boolean() }) });
-const Greeter = contract('Greeter', { greet, ping, boom, liar, lookup, secret, raw, lazy });
+const shout = task({ name: 'shout', input: z.object({ text: z.string() }), output: z.string() });
+const Greeter = contract('Greeter', { greet, ping, boom, liar, lookup, secret, raw, lazy, shout });
 
 class GreeterService extends Service.for(Greeter) {
   constructor(options: ServiceOptions) {
@@ -44,6 +45,7 @@ class GreeterService extends Service.for(Greeter) {
     // A thenable that is not a promise, and calls back twice: a promise settles once.
     const twice = { then: (resolve: (value: { ok: boolean }) => void) => (resolve({ ok: true }), resolve({ ok: false })) };
     this.addEndpoint('lazy', () => twice as unknown as Promise<{ ok: boolean }>, { schema: lazy });
+    this.addEndpoint('shout', ({ text }) => text.toUpperCase(), { schema: shout, methods: ['GET', 'POST'] });
   }
 
   greet: EndpointHandler<typeof greet> = async ({ name, times }) => ({ greeting: `hello ${name}`.repeat(times) });
@@ -96,6 +98,8 @@ describe('the answer is the Fastify path\'s', () => {
     ['a handler that returns a thenable of its own', '/lazy', { body: '' }],
     ['a built-in', '/status', { body: '' }],
     ['a GET with a query', '/lookup?key=7', { method: 'GET', headers: {} }],
+    ['a string reply, which is JSON too', '/shout', { body: '{"text":"hi"}' }],
+    ['a string reply to a GET', '/shout?text=hi', { method: 'GET', headers: {} }],
     ['a text body', '/greet', { body: 'hello', headers: { 'content-type': 'text/plain' } }],
     ['an admin endpoint without the token', '/secret', { body: '{}' }],
     ['no such endpoint', '/nope', { body: '{}' }],

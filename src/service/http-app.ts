@@ -121,14 +121,21 @@ function registerEndpoint(app: FastifyInstance, host: HttpAppHost, endpoint: End
       }
       const raw = request.method === 'GET' ? request.query : request.body;
       const result = invokeEndpoint(endpoint, raw, new HttpRequestContext(request.id, request.log, reply.raw));
-      // Fastify reads undefined as "the handler will reply itself": an endpoint with no output answers null.
-      return result instanceof Promise ? result.then(nullForUndefined) : nullForUndefined(result);
+      return result instanceof Promise ? result.then((value) => jsonPayload(reply, value)) : jsonPayload(reply, result);
     },
   });
 }
 
-function nullForUndefined(value: unknown): unknown {
-  return value === undefined ? null : value;
+/** What Fastify is to send for an endpoint's output: always JSON, as the direct path sends it. */
+function jsonPayload(reply: FastifyReply, value: unknown): unknown {
+  // Fastify reads undefined as "the handler will reply itself": an endpoint with no output answers null.
+  if (value === undefined) return null;
+  // Fastify sends a string as it is, as text/plain; a string output is JSON like any other.
+  if (typeof value === 'string') {
+    reply.type('application/json; charset=utf-8');
+    return JSON.stringify(value);
+  }
+  return value;
 }
 
 /** A listen failure, as an error that says what to do. */
