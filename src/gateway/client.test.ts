@@ -118,10 +118,14 @@ describe('gateway client', () => {
     const other = await gatewayClient();
     await gw.registerApp({ name: 'echoer', url: echo.url });
     await other.echoer.echo({ message: 'known' });
+    expect(Object.keys(await gw.listApps())).toEqual(['echoer']);
     await gw.unregisterApp('echoer');
+    expect(await gw.listApps()).toEqual({});
     const error = await other.echoer.echo({ message: 'stale' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceCallError);
     expect(error).toMatchObject({ status: 404, serverCode: ErrorCodes.APP_NOT_REGISTERED });
+    // Unregistering it again: the same 404, from the endpoint.
+    await expect(gw.unregisterApp('echoer')).rejects.toMatchObject({ status: 404, serverCode: ErrorCodes.APP_NOT_REGISTERED });
   });
 
   it('never makes a request for inspection, then, symbols or JSON', async () => {
