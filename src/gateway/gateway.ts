@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { probe } from '../client/liveness.ts';
 import { normalizeUrl, settings } from '../config.ts';
 import { AppNotRegisteredError, ConfigError, InvalidInputError } from '../errors.ts';
 import { markDirectPathSafe } from '../service/direct-calls.ts';
@@ -14,7 +15,6 @@ import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
 import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
-import { probe } from '../client/liveness.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { WORKER_ROLE_ENV } from '../launch/messages.ts';
 import { clusterStore } from './cluster-store.ts';
