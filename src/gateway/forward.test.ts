@@ -217,6 +217,20 @@ describe.each([
     expect(upstream.events).toEqual([]);
   });
 
+  it('marks a request forwarded even when its caller reset the connection before it was read', async () => {
+    upstream.events.length = 0;
+    for (let i = 0; i < 20; i++) {
+      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write('POST /up/record HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n');
+      socket.resetAndDestroy();
+    }
+    // Later requests on the same pool come after any of those the gateway forwarded.
+    expect((await inspect('/inspect')).status).toBe(200);
+    const recorded = upstream.events.filter((event) => event.startsWith('record:'));
+    expect(recorded.filter((event) => event !== 'record:unknown' && event !== 'record:127.0.0.1')).toEqual([]);
+  });
+
   it('ends the request to the app when the caller goes away', async () => {
     // A gateway that would wait for the app for a minute: only the caller leaving ends the request.
     const patient = await make({ upstreamTimeout: 60_000 });

@@ -77,9 +77,12 @@ function forwardedRequestHeaders(forwarding: Forwarding): Record<string, string 
     headers[key] = value;
   }
   if (forwarding.contentType !== undefined) headers['content-type'] = forwarding.contentType;
-  const client = forwarding.req.socket.remoteAddress;
+  // Always sent: an app takes a request without it for one from the gateway's own address, which
+  // may be loopback, whose callers it makes admins. A caller that reset its connection right after
+  // its request has no address any more by now: "unknown".
+  const client = forwarding.req.socket.remoteAddress ?? 'unknown';
   const prior = source['x-forwarded-for'];
-  if (client) headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
+  headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   if (source.host && !source['x-forwarded-host']) headers['x-forwarded-host'] = source.host;
   if (!source['x-forwarded-proto']) headers['x-forwarded-proto'] = 'encrypted' in forwarding.req.socket ? 'https' : 'http';
   headers[REQUEST_ID_HEADER] = forwarding.requestId;

@@ -28,7 +28,7 @@ async function drain(request: IncomingMessage): Promise<{ length: number; sha256
 /** What the upstream saw, for tests that wait on it. */
 const events: string[] = [];
 
-/** Routes: /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /hang (and below), /no-content, anything else 404 text. */
+/** Routes: /record (its X-Forwarded-For into the events), /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /hang (and below), /no-content, anything else 404 text. */
 async function upstreamHandler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://upstream');
   const path = url.pathname.replace(/^\/base/, '');
@@ -39,7 +39,10 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
     response.once('close', () => events.push('hang:closed'));
   }
   const body = await drain(request);
-  if (path === '/inspect') {
+  if (path === '/record') {
+    events.push(`record:${String(request.headers['x-forwarded-for'] ?? 'none')}`);
+    response.writeHead(204).end();
+  } else if (path === '/inspect') {
     const received: Received = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyLength: body.length, sha256: body.sha256 };
     response.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'inspect' });
     response.end(JSON.stringify(received));

@@ -1,8 +1,11 @@
 /**
- * Who may call admin endpoints (shutdown, and later register_app): a caller with the admin token,
- * or a loopback caller of a service bound to loopback only. A request that came through a proxy
- * (it carries Forwarded or X-Forwarded-For) never counts as loopback, so a gateway on the same
- * machine cannot lend its loopback address to remote callers.
+ * Who may call admin endpoints (shutdown, register_app, admin-scoped tasks and tools): a caller
+ * with the admin token, or a loopback caller of a service bound to loopback only. A request that
+ * came through a proxy (it carries Forwarded or X-Forwarded-For) never counts as loopback, so a
+ * gateway on the same machine cannot lend its loopback address to remote callers. Nor does a
+ * browser's: a page of any site can POST to a loopback port without a preflight, or reach it under
+ * the site's own name by DNS rebinding, so a request whose Host is not a loopback name, or whose
+ * Origin is another than its Host, needs the token.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -36,9 +39,21 @@ function bearerToken(request: CallerFacts): string | undefined {
   return match?.[1];
 }
 
+/** The request names nothing but this loopback service: a loopback Host, and no Origin or its own. */
+function namesOnlyLoopback(request: CallerFacts): boolean {
+  const { host, origin } = request.headers;
+  if (host === undefined || !isLoopbackHost(host.replace(/:\d+$/, ''))) return false;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false; // "null": a sandboxed page or a file
+  }
+}
+
 export function isAdminRequest(request: CallerFacts, policy: AdminPolicy): boolean {
   const proxied = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined;
-  if (!proxied && policy.loopbackOnly() && isLoopbackHost(request.socket.remoteAddress ?? '')) return true;
+  if (!proxied && policy.loopbackOnly() && isLoopbackHost(request.socket.remoteAddress ?? '') && namesOnlyLoopback(request)) return true;
   const given = bearerToken(request);
   return policy.token !== undefined && given !== undefined && tokenMatches(policy.token, given);
 }

@@ -166,6 +166,20 @@ describe('security defaults', () => {
     expect(s.status).toBe(ServerStatus.Available);
   });
 
+  it('a browser page is no loopback caller: another site\'s Origin, or a Host that is not loopback (DNS rebinding), needs the token', async () => {
+    const s = new EchoService(quiet);
+    started.push(s);
+    await s.start();
+    const { port } = new URL(s.url);
+    for (const headers of [{ origin: 'https://any-site.example' }, { origin: 'null' }, { host: `rebind.attacker.example:${port}` }, { host: `rebind.attacker.example:${port}`, origin: `http://rebind.attacker.example:${port}` }]) {
+      const refused = await call(`${s.url}/shutdown`, 'POST', headers);
+      expect(refused.status, JSON.stringify(headers)).toBe(401);
+    }
+    expect(s.status).toBe(ServerStatus.Available);
+    // A page of the service itself (its docs) is.
+    expect((await call(`${s.url}/shutdown`, 'POST', { origin: s.url })).status).toBe(200);
+  });
+
   it('admin scope protects user endpoints too', async () => {
     const purge = task({ name: 'purge', output: z.object({ purged: z.boolean() }) });
     class Admin extends Service {
