@@ -52,6 +52,8 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: 'TASKMESH_UPSTREAM_TIMEOUT',
   /** A gateway's shared registry (Redis) cannot be reached, so a registration was not made (503). */
   REGISTRY_UNAVAILABLE: 'TASKMESH_REGISTRY_UNAVAILABLE',
+  /** A path a gateway will not forward, since the app could read it as one outside its prefix (400). */
+  UNSAFE_PATH: 'TASKMESH_UNSAFE_PATH',
   /**
    * The stream given as the `logger` option threw: the line is lost, the request is answered all
    * the same. Not thrown: a process warning with this code, once per service.

@@ -217,6 +217,31 @@ describe.each([
     expect(upstream.events).toEqual([]);
   });
 
+  it('refuses with 400 a path that could leave the app\'s prefix once resolved, and forwards dots within names', async () => {
+    // node:http sends the path as given; fetch and undici would resolve it first.
+    const raw = (target: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        httpRequest(`${gateway.url}/`, { path: target, agent: false }, async (res) => {
+          let body = '';
+          for await (const chunk of res) body += String(chunk);
+          resolve({ status: res.statusCode!, body });
+        })
+          .on('error', reject)
+          .end();
+      });
+    upstream.events.length = 0;
+    for (const target of ['/based/../record', '/based/%2e%2E/record', '/based/..%2frecord', '/based/..\\record', '/based/.%2e/up/record', '/based//evil.example/record', '/based/x/..', `http://evil.example/based/record`]) {
+      const { status, body } = await raw(target);
+      expect(status, target).toBe(400);
+      expect(JSON.parse(body), target).toMatchObject({ code: ErrorCodes.UNSAFE_PATH, message: expect.stringContaining('could reach outside the app') });
+    }
+    expect(upstream.events).toEqual([]);
+    const fine = await raw('/based/inspect?dots=/../x');
+    expect(fine.status).toBe(200);
+    expect(JSON.parse(fine.body).url).toBe('/base/inspect?dots=/../x');
+    expect((await raw('/based/a.b/..c/.well-known')).status).toBe(404);
+  });
+
   it('marks a request forwarded even when its caller reset the connection before it was read', async () => {
     upstream.events.length = 0;
     for (let i = 0; i < 20; i++) {

@@ -13,7 +13,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { AppNotRegisteredError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
+import { AppNotRegisteredError, ErrorCodes, TaskmeshError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
 import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
@@ -122,14 +122,38 @@ function replyHeaders(upstream: IncomingHttpHeaders, requestId: string): Record<
 }
 
 /**
+ * What could take a forwarded path out of the app's prefix once the app (or a server in front of
+ * it) resolves it: a "." or ".." segment, however encoded, and whether slashes or backslashes
+ * (which some servers read as slashes), plain or encoded, delimit it. A leading // would name a
+ * host to a URL parser.
+ */
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)|^\/\//i;
+const SLASH_LIKE = /%2f|%5c|\\/gi;
+
+/** The path to send the app for `/{app}/{rest}`: its prefix + `/{rest}`, the query untouched. */
+function upstreamPath(name: string, target: UpstreamApp, rawUrl: string): string {
+  // Not origin-form (`GET http://host/app/x`): the gateway is no forward proxy.
+  const rest = rawUrl[0] === '/' ? rawUrl.slice(rawUrl.indexOf('/', 1)) : '';
+  const query = rest.indexOf('?');
+  const path = query < 0 ? rest : rest.slice(0, query);
+  if (!rest || DOT_SEGMENT.test(path.replace(SLASH_LIKE, '/'))) {
+    throw new TaskmeshError(
+      ErrorCodes.UNSAFE_PATH,
+      `The gateway does not forward ${JSON.stringify(rawUrl.slice(0, 200))} to app "${name}": a "." or ".." segment (encoded, or after a backslash or an encoded slash), or a leading //, could reach outside the app. Send the path resolved, as /${name}/<path>.`,
+      { status: 400 },
+    );
+  }
+  return target.basePath + rest;
+}
+
+/**
  * Send the request to the app and relay its reply. Resolves once the reply's status and headers
  * are written; rejects, with nothing written, when the app cannot be reached or sends no headers
  * in time, so that the gateway answers 502 or 504 itself. The reply body then flows chunk by chunk
  * straight to the caller's socket, the app's socket pausing while the caller's is full.
  */
-function relay(target: UpstreamApp, forwarding: Forwarding, timeout: number): Promise<void> {
+function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeout: number): Promise<void> {
   const { req, res } = forwarding;
-  const rawUrl = req.url ?? '/';
   const method = req.method ?? 'GET';
   return new Promise((resolve, reject) => {
     let upstream: Dispatcher.DispatchController | undefined;
@@ -144,7 +168,7 @@ function relay(target: UpstreamApp, forwarding: Forwarding, timeout: number): Pr
     const send = (body: Buffer | IncomingMessage | null) => target.pool.dispatch(
       {
         method: method as Dispatcher.HttpMethod,
-        path: target.basePath + rawUrl.slice(rawUrl.indexOf('/', 1)),
+        path,
         headers: forwardedRequestHeaders(forwarding),
         body,
         headersTimeout: timeout,
@@ -190,8 +214,9 @@ function relay(target: UpstreamApp, forwarding: Forwarding, timeout: number): Pr
 
 /** Forward to `target`; an app that cannot be reached, or answers too late, rejects with the gateway's own error. */
 async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, timeout: number): Promise<void> {
+  const path = upstreamPath(name, target, forwarding.req.url ?? '/');
   try {
-    await relay(target, forwarding, timeout);
+    await relay(target, path, forwarding, timeout);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, timeout);
