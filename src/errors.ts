@@ -54,6 +54,8 @@ export const ErrorCodes = {
   REGISTRY_UNAVAILABLE: 'TASKMESH_REGISTRY_UNAVAILABLE',
   /** A path a gateway will not forward, since the app could read it as one outside its prefix (400). */
   UNSAFE_PATH: 'TASKMESH_UNSAFE_PATH',
+  /** A request came back to the gateway that forwarded it: the app's URL leads to the gateway (508). */
+  FORWARDING_LOOP: 'TASKMESH_FORWARDING_LOOP',
   /**
    * The stream given as the `logger` option threw: the line is lost, the request is answered all
    * the same. Not thrown: a process warning with this code, once per service.
@@ -187,6 +189,18 @@ export class UpstreamUnreachableError extends TaskmeshError {
 }
 
 /** A registered app did not answer within the gateway's upstream timeout: 504. */
+export class ForwardingLoopError extends TaskmeshError {
+  readonly app: string;
+  constructor(app: string, url: string) {
+    super(
+      ErrorCodes.FORWARDING_LOOP,
+      `Forwarding to app "${app}" at ${url} came back to this gateway: that URL leads here, not to the app. Register the app's own URL.`,
+      { status: 508 },
+    );
+    this.app = app;
+  }
+}
+
 export class UpstreamTimeoutError extends TaskmeshError {
   readonly app: string;
   constructor(app: string, url: string, timeoutMs: number) {

@@ -186,7 +186,7 @@ describe('MCP federation', () => {
 describe('MCP federation and admin tools', () => {
   it("does not lend the gateway's loopback address to its MCP clients: an app's admin tools refuse federated calls", async () => {
     const notes = await serve(new NotesService({ host: '127.0.0.1', port: 0, logger: false }));
-    await notes.add({ title: 'kept' });
+    notes.notes.set(1, { title: 'kept', body: '' });
     gateway = await startGateway();
     const { client, changes } = await mcpClient(gateway.url);
     await postJson(`${gateway.url}/register_app`, { name: 'notes', url: notes.url });

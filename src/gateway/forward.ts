@@ -13,7 +13,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { AppNotRegisteredError, ErrorCodes, TaskmeshError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
+import { AppNotRegisteredError, ErrorCodes, ForwardingLoopError, TaskmeshError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
 import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
@@ -23,6 +23,8 @@ export interface ForwardingOptions {
   registry: AppRegistry;
   /** Milliseconds to wait for the app's reply headers, and at most between two body chunks. */
   upstreamTimeout: number;
+  /** The gateway's server id: its name in the Via header (RFC 9110 7.6.3), by which it knows a request it sent itself. */
+  gatewayId: string;
 }
 
 /** Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Host and Expect. */
@@ -67,7 +69,7 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined
   return new Set(value.split(',').map((t) => t.trim().toLowerCase()));
 }
 
-function forwardedRequestHeaders(forwarding: Forwarding): Record<string, string | string[]> {
+function forwardedRequestHeaders(forwarding: Forwarding, via: string): Record<string, string | string[]> {
   const source = forwarding.req.headers;
   const listed = connectionTokens(source);
   const headers: Record<string, string | string[]> = {};
@@ -85,6 +87,7 @@ function forwardedRequestHeaders(forwarding: Forwarding): Record<string, string 
   headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   if (source.host && !source['x-forwarded-host']) headers['x-forwarded-host'] = source.host;
   if (!source['x-forwarded-proto']) headers['x-forwarded-proto'] = 'encrypted' in forwarding.req.socket ? 'https' : 'http';
+  headers.via = source.via ? `${source.via}, ${via}` : via;
   headers[REQUEST_ID_HEADER] = forwarding.requestId;
   return headers;
 }
@@ -152,7 +155,7 @@ function upstreamPath(name: string, target: UpstreamApp, rawUrl: string): string
  * in time, so that the gateway answers 502 or 504 itself. The reply body then flows chunk by chunk
  * straight to the caller's socket, the app's socket pausing while the caller's is full.
  */
-function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeout: number): Promise<void> {
+function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeout: number, via: string): Promise<void> {
   const { req, res } = forwarding;
   const method = req.method ?? 'GET';
   return new Promise((resolve, reject) => {
@@ -169,7 +172,7 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeou
       {
         method: method as Dispatcher.HttpMethod,
         path,
-        headers: forwardedRequestHeaders(forwarding),
+        headers: forwardedRequestHeaders(forwarding, via),
         body,
         headersTimeout: timeout,
         bodyTimeout: timeout,
@@ -213,10 +216,15 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeou
 }
 
 /** Forward to `target`; an app that cannot be reached, or answers too late, rejects with the gateway's own error. */
-async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, timeout: number): Promise<void> {
+async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, options: ForwardingOptions): Promise<void> {
   const path = upstreamPath(name, target, forwarding.req.url ?? '/');
+  const via = `1.1 taskmesh-${options.gatewayId}`;
+  // An app whose URL leads back here (through a prefix, a proxy, another gateway): answered at
+  // once, not forwarded round until every connection of the app's pool is taken.
+  if (forwarding.req.headers.via?.includes(via)) throw new ForwardingLoopError(name, target.url);
+  const timeout = options.upstreamTimeout;
   try {
-    await relay(target, path, forwarding, timeout);
+    await relay(target, path, forwarding, timeout, via);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, timeout);
@@ -228,7 +236,8 @@ async function forward(name: string, target: UpstreamApp, forwarding: Forwarding
  * Forwarding beside Fastify: a request whose first path segment names a registered app. Anything
  * else (an unknown app, an encoded name, the gateway's own paths) goes to Fastify, unread.
  */
-function forwardDirectly(registry: AppRegistry, timeout: number): DirectRoute {
+function forwardDirectly(options: ForwardingOptions): DirectRoute {
+  const { registry } = options;
   return (req, res, path) => {
     const url = req.url ?? '';
     const slash = url.indexOf('/', 1);
@@ -251,7 +260,7 @@ function forwardDirectly(registry: AppRegistry, timeout: number): DirectRoute {
       },
       abandon: () => res.destroy(),
     };
-    forward(name, target, forwarding, timeout).catch((error: unknown) => {
+    forward(name, target, forwarding, options).catch((error: unknown) => {
       const status = writeError(res, error, requestId, path.development, log);
       log?.completed(method, url, status);
     });
@@ -260,7 +269,7 @@ function forwardDirectly(registry: AppRegistry, timeout: number): DirectRoute {
 }
 
 export async function forwardingRoutes(app: FastifyInstance, options: ForwardingOptions): Promise<void> {
-  const { registry, upstreamTimeout } = options;
+  const { registry } = options;
 
   // Fastify would refuse a malformed Content-Type with 415 and pick a parser for a good one. The
   // gateway passes any body through untouched, so it hides the header from Fastify until it forwards.
@@ -290,7 +299,7 @@ export async function forwardingRoutes(app: FastifyInstance, options: Forwarding
         reply.hijack();
         reply.raw.destroy();
       },
-    }, upstreamTimeout);
+    }, options);
   });
-  addDirectRoute(app.server, forwardDirectly(registry, upstreamTimeout));
+  addDirectRoute(app.server, forwardDirectly(options));
 }

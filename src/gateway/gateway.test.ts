@@ -132,6 +132,20 @@ describe('register_app', () => {
     }
   });
 
+  it('refuses its own address under a path prefix, and answers 508 when an app leads back to it later', async () => {
+    const gw = await gateway();
+    const prefixed = await postJson(`${gw.url}/register_app`, { name: 'loop', url: `${gw.url}/loop` });
+    expect(prefixed.status).toBe(422);
+    expect(prefixed.body.message).toContain('is this gateway itself');
+    // An app that leads to the gateway once registered: through another gateway that forwards back here.
+    const other = await gateway();
+    expect((await postJson(`${other.url}/register_app`, { name: 'back', url: `${gw.url}/round` })).status).toBe(200);
+    expect((await postJson(`${gw.url}/register_app`, { name: 'round', url: `${other.url}/back` })).status).toBe(200);
+    const { status, body } = await postJson(`${gw.url}/round/echo`, { message: 'loop' });
+    expect(status).toBe(508);
+    expect(body).toMatchObject({ code: ErrorCodes.FORWARDING_LOOP, message: expect.stringContaining('came back to this gateway') });
+  });
+
   it('refuses a caller without the token when the gateway is not loopback-only', async () => {
     const gw = await gateway({ host: '0.0.0.0' });
     const { status, body } = await postJson(`${gw.url}/register_app`, { name: 'echoer', url: echo.url });

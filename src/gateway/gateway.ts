@@ -139,7 +139,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await this.registry.load();
     const apps = this.registry.names().length;
     app.log.info({ registry: this.registry.storeDescription, apps }, `registry: ${this.registry.storeDescription}, ${apps} app${apps === 1 ? '' : 's'} restored`);
-    await app.register(forwardingRoutes, { registry: this.registry, upstreamTimeout: this.#upstreamTimeout });
+    await app.register(forwardingRoutes, { registry: this.registry, upstreamTimeout: this.#upstreamTimeout, gatewayId: this.serverId });
   }
 
   async #federationSettled(): Promise<void> {
@@ -164,12 +164,18 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
    * Registering the gateway under its own URL would make every request forward to itself forever.
    * Whatever the spelling (a loopback address, a LAN address of a gateway bound to 0.0.0.0, a host
    * name), the gateway answers there with its own server id, which its cluster workers share. An
-   * address that does not answer yet is let through, as a Down app.
+   * address that does not answer yet is let through, as a Down app; should it lead here later, or
+   * through another gateway, forwarding knows its own requests by their Via header (508).
    */
   async #checkNotSelf(url: string): Promise<void> {
-    const probed = await probe(normalizeUrl(url), 'server_id', { timeout: this.#checkTimeout }).catch(() => undefined);
-    if (probed?.kind === 'answered' && probed.reply.server_id === this.serverId) {
-      throw new InvalidInputError(`${url} is this gateway itself; register the app's own URL.`, [{ path: ['url'], message: 'Points at the gateway' }]);
+    const normal = normalizeUrl(url);
+    // With a path, the origin too: the gateway under a prefix of its own forwards to itself.
+    const origin = new URL(normal).origin;
+    for (const candidate of new Set([normal, origin])) {
+      const probed = await probe(candidate, 'server_id', { timeout: this.#checkTimeout }).catch(() => undefined);
+      if (probed?.kind === 'answered' && probed.reply.server_id === this.serverId) {
+        throw new InvalidInputError(`${url} is this gateway itself; register the app's own URL.`, [{ path: ['url'], message: 'Points at the gateway' }]);
+      }
     }
   }
 }

@@ -171,7 +171,7 @@ describe('security defaults', () => {
     started.push(s);
     await s.start();
     const { port } = new URL(s.url);
-    for (const headers of [{ origin: 'https://any-site.example' }, { origin: 'null' }, { host: `rebind.attacker.example:${port}` }, { host: `rebind.attacker.example:${port}`, origin: `http://rebind.attacker.example:${port}` }]) {
+    for (const headers of [{ origin: 'https://any-site.example' } as Record<string, string>, { origin: 'null' }, { host: `rebind.attacker.example:${port}` }, { host: `rebind.attacker.example:${port}`, origin: `http://rebind.attacker.example:${port}` }]) {
       const refused = await call(`${s.url}/shutdown`, 'POST', headers);
       expect(refused.status, JSON.stringify(headers)).toBe(401);
     }
