@@ -188,7 +188,7 @@ export class UpstreamUnreachableError extends TaskmeshError {
   }
 }
 
-/** A registered app did not answer within the gateway's upstream timeout: 504. */
+/** A request a gateway forwarded came back to it: 508. */
 export class ForwardingLoopError extends TaskmeshError {
   readonly app: string;
   constructor(app: string, url: string) {
@@ -201,6 +201,7 @@ export class ForwardingLoopError extends TaskmeshError {
   }
 }
 
+/** A registered app did not answer within the gateway's upstream timeout: 504. */
 export class UpstreamTimeoutError extends TaskmeshError {
   readonly app: string;
   constructor(app: string, url: string, timeoutMs: number) {

@@ -216,9 +216,9 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeou
 }
 
 /** Forward to `target`; an app that cannot be reached, or answers too late, rejects with the gateway's own error. */
-async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, options: ForwardingOptions): Promise<void> {
+async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, options: Forwarder): Promise<void> {
   const path = upstreamPath(name, target, forwarding.req.url ?? '/');
-  const via = `1.1 taskmesh-${options.gatewayId}`;
+  const { via } = options;
   // An app whose URL leads back here (through a prefix, a proxy, another gateway): answered at
   // once, not forwarded round until every connection of the app's pool is taken.
   if (forwarding.req.headers.via?.includes(via)) throw new ForwardingLoopError(name, target.url);
@@ -236,7 +236,7 @@ async function forward(name: string, target: UpstreamApp, forwarding: Forwarding
  * Forwarding beside Fastify: a request whose first path segment names a registered app. Anything
  * else (an unknown app, an encoded name, the gateway's own paths) goes to Fastify, unread.
  */
-function forwardDirectly(options: ForwardingOptions): DirectRoute {
+function forwardDirectly(options: Forwarder): DirectRoute {
   const { registry } = options;
   return (req, res, path) => {
     const url = req.url ?? '';
@@ -268,7 +268,11 @@ function forwardDirectly(options: ForwardingOptions): DirectRoute {
   };
 }
 
-export async function forwardingRoutes(app: FastifyInstance, options: ForwardingOptions): Promise<void> {
+/** The options, with the gateway's Via entry made once. */
+type Forwarder = ForwardingOptions & { via: string };
+
+export async function forwardingRoutes(app: FastifyInstance, given: ForwardingOptions): Promise<void> {
+  const options: Forwarder = { ...given, via: `1.1 taskmesh-${given.gatewayId}` };
   const { registry } = options;
 
   // Fastify would refuse a malformed Content-Type with 415 and pick a parser for a good one. The
