@@ -56,6 +56,8 @@ export const ErrorCodes = {
   UNSAFE_PATH: 'TASKMESH_UNSAFE_PATH',
   /** A request came back to the gateway that forwarded it: the app's URL leads to the gateway (508). */
   FORWARDING_LOOP: 'TASKMESH_FORWARDING_LOOP',
+  /** A request body stopped arriving at a gateway for longer than its requestBodyTimeout (408). */
+  REQUEST_BODY_TIMEOUT: 'TASKMESH_REQUEST_BODY_TIMEOUT',
   /**
    * The stream given as the `logger` option threw: the line is lost, the request is answered all
    * the same. Not thrown: a process warning with this code, once per service.
@@ -196,6 +198,19 @@ export class ForwardingLoopError extends TaskmeshError {
       ErrorCodes.FORWARDING_LOOP,
       `Forwarding to app "${app}" at ${url} came back to this gateway: that URL leads here, not to the app. Register the app's own URL.`,
       { status: 508 },
+    );
+    this.app = app;
+  }
+}
+
+/** A caller stopped sending its request body to the gateway, which gave the request up: 408. */
+export class RequestBodyTimeoutError extends TaskmeshError {
+  readonly app: string;
+  constructor(app: string, timeoutMs: number) {
+    super(
+      ErrorCodes.REQUEST_BODY_TIMEOUT,
+      `The request body for app "${app}" stopped arriving: nothing came for ${timeoutMs} ms, so the gateway gave the request up and closes the connection. Send the body without such pauses, or raise the gateway's requestBodyTimeout.`,
+      { status: 408 },
     );
     this.app = app;
   }

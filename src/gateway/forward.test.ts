@@ -10,28 +10,14 @@ import { ErrorCodes } from '../errors.ts';
 import { EchoService } from '../../examples/echo/echo.service.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
 import { logCapture } from '../../test/helpers/log-capture.ts';
-import type { FastifyInstance } from 'fastify';
 import { answersDirectly } from '../service/direct-calls.ts';
 import { WHOLE_BODY_LIMIT } from './forward.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
-import { postJson, startGateway, startUpstream, type Received } from './test-support.ts';
+import { postJson, startCustomisedGateway, startGateway, startUpstream, type Received } from './test-support.ts';
 
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
 let gateway: Gateway;
 let echo: EchoService;
-
-/** A gateway whose app is customised (a configureApp that only calls its own): every request goes through Fastify. */
-class CustomisedGateway extends Gateway {
-  protected override async configureApp(app: FastifyInstance): Promise<void> {
-    await super.configureApp(app);
-  }
-}
-
-async function customisedGateway(options: GatewayOptions): Promise<Gateway> {
-  const customised = new CustomisedGateway({ host: '127.0.0.1', port: 0, logger: false, healthCheckInterval: 0, ...options });
-  await customised.start();
-  return customised;
-}
 
 beforeAll(async () => {
   upstream = await startUpstream();
@@ -53,7 +39,7 @@ async function inspect(path: string, init: Parameters<typeof request>[1] = {}): 
 // through Fastify's route; both must behave alike.
 describe.each([
   ['beside Fastify', startGateway, true],
-  ['through Fastify', customisedGateway, false],
+  ['through Fastify', startCustomisedGateway, false],
 ] as const)('forwarding /{app}/{rest}, %s', (_path, make, direct) => {
   beforeAll(async () => {
     gateway = await make({ upstreamTimeout: 300 });
@@ -338,7 +324,7 @@ describe('the request lines of forwarded calls', () => {
         .map(({ time: _time, pid: _pid, durationMs, err, ...line }): Record<string, unknown> => ({ ...line, durationMs: typeof durationMs, err: (err as { message?: string } | undefined)?.message?.replace(/:\d+/g, ':<port>') }));
     };
     const direct = await lines(startGateway);
-    const throughFastify = await lines(customisedGateway);
+    const throughFastify = await lines(startCustomisedGateway);
     expect(direct.map((line) => [line.requestId, line.msg === 'request' ? line.status : line.msg])).toEqual([
       ['trace-1', 200],
       ['trace-2', expect.stringContaining('request failed: ')],

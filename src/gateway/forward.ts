@@ -13,16 +13,27 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { AppNotRegisteredError, ErrorCodes, ForwardingLoopError, TaskmeshError, UpstreamTimeoutError, UpstreamUnreachableError } from '../errors.ts';
+import {
+  AppNotRegisteredError,
+  ErrorCodes,
+  ForwardingLoopError,
+  RequestBodyTimeoutError,
+  TaskmeshError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
+} from '../errors.ts';
 import { REQUEST_ID_HEADER } from '../protocol.ts';
 import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
+import type { StalledBodies } from './stalled-bodies.ts';
 
 export interface ForwardingOptions {
   registry: AppRegistry;
   /** Milliseconds to wait for the app's reply headers, and at most between two body chunks. */
   upstreamTimeout: number;
+  /** Request bodies that stop arriving are given up (408). */
+  stalledBodies: StalledBodies;
   /** The gateway's server id: its name in the Via header (RFC 9110 7.6.3), by which it knows a request it sent itself. */
   gatewayId: string;
 }
@@ -152,12 +163,14 @@ function upstreamPath(name: string, target: UpstreamApp, rawUrl: string): string
 /**
  * Send the request to the app and relay its reply. Resolves once the reply's status and headers
  * are written; rejects, with nothing written, when the app cannot be reached or sends no headers
- * in time, so that the gateway answers 502 or 504 itself. The reply body then flows chunk by chunk
- * straight to the caller's socket, the app's socket pausing while the caller's is full.
+ * in time, or the request body stops arriving, so that the gateway answers itself. The reply body
+ * then flows chunk by chunk straight to the caller's socket, the app's socket pausing while the
+ * caller's is full.
  */
-function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeout: number, via: string): Promise<void> {
+function relay(target: UpstreamApp, path: string, forwarding: Forwarding, options: Forwarder): Promise<void> {
   const { req, res } = forwarding;
   const method = req.method ?? 'GET';
+  const timeout = options.upstreamTimeout;
   return new Promise((resolve, reject) => {
     let upstream: Dispatcher.DispatchController | undefined;
     let started = false;
@@ -168,12 +181,13 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeou
       callerGone = true;
       upstream?.abort(new Error('The caller closed the connection.'));
     });
-    const send = (body: Buffer | IncomingMessage | null) => target.pool.dispatch(
+    const body = requestBody(req.headers, method);
+    const send = (content: Buffer | IncomingMessage | null) => (body === 'stream' ? target.uploadPool : target.pool).dispatch(
       {
         method: method as Dispatcher.HttpMethod,
         path,
-        headers: forwardedRequestHeaders(forwarding, via),
-        body,
+        headers: forwardedRequestHeaders(forwarding, options.via),
+        body: content,
         headersTimeout: timeout,
         bodyTimeout: timeout,
       },
@@ -205,29 +219,51 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, timeou
         },
       },
     );
-    const body = requestBody(req.headers, method);
-    if (body !== 'whole') send(body === 'stream' ? req : null);
-    else
-      readWholeBody(req, send, () => {
+    if (body === 'none') {
+      send(null);
+      return;
+    }
+    const stopWatching = options.stalledBodies.watch(req, () => {
+      const error = new RequestBodyTimeoutError(target.name, options.stalledBodies.timeout);
+      upstream?.abort(error);
+      if (started) {
         forwarding.abandon();
         resolve();
-      });
+        return;
+      }
+      // The rest of the body may still come: the connection cannot carry another request.
+      res.setHeader('connection', 'close');
+      reject(error);
+    });
+    if (body === 'stream') send(req);
+    else
+      readWholeBody(
+        req,
+        (whole) => {
+          stopWatching();
+          send(whole);
+        },
+        () => {
+          stopWatching();
+          forwarding.abandon();
+          resolve();
+        },
+      );
   });
 }
 
 /** Forward to `target`; an app that cannot be reached, or answers too late, rejects with the gateway's own error. */
 async function forward(name: string, target: UpstreamApp, forwarding: Forwarding, options: Forwarder): Promise<void> {
   const path = upstreamPath(name, target, forwarding.req.url ?? '/');
-  const { via } = options;
   // An app whose URL leads back here (through a prefix, a proxy, another gateway): answered at
   // once, not forwarded round until every connection of the app's pool is taken.
-  if (forwarding.req.headers.via?.includes(via)) throw new ForwardingLoopError(name, target.url);
-  const timeout = options.upstreamTimeout;
+  if (forwarding.req.headers.via?.includes(options.via)) throw new ForwardingLoopError(name, target.url);
   try {
-    await relay(target, path, forwarding, timeout, via);
+    await relay(target, path, forwarding, options);
   } catch (error) {
+    if (error instanceof TaskmeshError) throw error;
     const code = (error as { code?: string }).code;
-    if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, timeout);
+    if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, options.upstreamTimeout);
     throw new UpstreamUnreachableError(name, target.url, error);
   }
 }

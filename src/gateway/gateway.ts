@@ -15,6 +15,7 @@ import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
 import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
+import { StalledBodies } from './stalled-bodies.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { WORKER_ROLE_ENV } from '../launch/messages.ts';
 import { clusterStore } from './cluster-store.ts';
@@ -35,6 +36,11 @@ export interface GatewayOptions extends ServiceOptions {
   redisKey?: string;
   /** Milliseconds the gateway waits for an app's reply headers (and between body chunks); 60 s by default. Past it: 504. */
   upstreamTimeout?: number;
+  /**
+   * Milliseconds a request body may stop arriving while the gateway reads it; 60 s by default, 0
+   * for no limit. Past it the gateway answers 408 and closes the connection, and the app's request ends.
+   */
+  requestBodyTimeout?: number;
   /** Milliseconds between health checks of every app; 10 s by default, 0 for none. */
   healthCheckInterval?: number;
   /** Milliseconds an app has to answer a health check (and the gateway's heartbeat); 2 s by default. */
@@ -75,12 +81,14 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   readonly #health: HealthMonitor;
   readonly #upstreamTimeout: number;
   readonly #checkTimeout: number;
+  readonly #stalledBodies: StalledBodies;
 
   constructor(options: GatewayOptions = {}) {
     super(options);
     this.registry = new AppRegistry(registryStore(options, (error) => this.app?.log.warn({ err: error }, `gateway registry: ${error.message}`)));
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
+    this.#stalledBodies = new StalledBodies(options.requestBodyTimeout ?? 60_000);
     this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });
     this.federation =
       options.mcp?.enabled === false
@@ -131,6 +139,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await this.#health.stop();
     await this.federation?.close();
     await this.registry.close();
+    this.#stalledBodies.close();
     await super.onShutdown();
   }
 
@@ -139,7 +148,12 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await this.registry.load();
     const apps = this.registry.names().length;
     app.log.info({ registry: this.registry.storeDescription, apps }, `registry: ${this.registry.storeDescription}, ${apps} app${apps === 1 ? '' : 's'} restored`);
-    await app.register(forwardingRoutes, { registry: this.registry, upstreamTimeout: this.#upstreamTimeout, gatewayId: this.serverId });
+    await app.register(forwardingRoutes, {
+      registry: this.registry,
+      upstreamTimeout: this.#upstreamTimeout,
+      stalledBodies: this.#stalledBodies,
+      gatewayId: this.serverId,
+    });
   }
 
   async #federationSettled(): Promise<void> {

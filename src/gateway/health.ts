@@ -35,7 +35,7 @@ function heartbeatOf(app: UpstreamApp, probed: Probe<{ heartbeat: Heartbeat }>):
   if (probed.kind === 'answered') return probed.reply.heartbeat;
   // The listener is closed, yet calls the gateway forwarded are still being answered on
   // connections opened before: the app is draining them before it stops.
-  const inFlight = app.pool.stats.running;
+  const inFlight = app.pool.stats.running + app.uploadPool.stats.running;
   if (inFlight > 0) {
     return reported(app, 'Stopping', `takes no new connections, but still answers ${inFlight === 1 ? '1 call' : `${inFlight} calls`} the gateway forwarded: it is stopping`);
   }

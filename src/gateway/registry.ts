@@ -65,7 +65,10 @@ export interface UpstreamApp {
   readonly url: string;
   /** Path prefix of the base URL ('' for a bare origin), put before every forwarded path. */
   readonly basePath: string;
+  /** The connections calls go over. */
   readonly pool: Pool;
+  /** Those of requests whose bodies stream (see UPLOAD_CONNECTIONS). */
+  readonly uploadPool: Pool;
   readonly registeredAt: string;
   health: AppHealth;
   endpoints: Record<string, EndpointDetail>;
@@ -77,6 +80,24 @@ export interface UpstreamApp {
 export type RegistryChange = { type: 'registered' | 'removed' | 'endpoints'; name: string };
 
 const uncheckedHealth = (): AppHealth => ({ status: 'Down', server_id: null, message: 'Not checked yet.', checked_at: null });
+
+/** Connections to one app for calls. */
+const CALL_CONNECTIONS = 256;
+/**
+ * Connections to one app for requests whose bodies stream (chunked, or longer than the gateway
+ * reads whole): kept apart from the calls' and fewer, so that uploads, slow or stalled, cannot
+ * take every connection to the app. More uploads at once wait for one of these.
+ */
+export const UPLOAD_CONNECTIONS = 64;
+
+function newPool(origin: string, connections: number): Pool {
+  return new (undici().Pool)(origin, { connections, pipelining: 1, keepAliveTimeout: 10_000 });
+}
+
+/** The pools of an app, closed together; close() lets requests already sent on them finish. */
+function closePools(app: UpstreamApp): Promise<unknown> {
+  return Promise.all([app.pool.close(), app.uploadPool.close()]).catch(() => {});
+}
 
 export class AppRegistry {
   readonly #apps = new Map<string, UpstreamApp>();
@@ -162,9 +183,9 @@ export class AppRegistry {
     this.#unwatch?.();
     this.#unwatch = undefined;
     await this.#store.close?.();
-    const pools = [...this.#apps.values()].map((a) => a.pool);
+    const owners = new Map([...this.#apps.values()].map((app) => [app.pool, app]));
     this.#apps.clear();
-    await Promise.all([...new Set(pools)].map((p) => p.close().catch(() => {})));
+    await Promise.all([...owners.values()].map(closePools));
   }
 
   #install(record: AppRecord): UpstreamApp {
@@ -175,21 +196,22 @@ export class AppRegistry {
       name: record.name,
       url: record.url,
       basePath: url.pathname.replace(/\/$/, ''),
-      pool: samePool ? previous.pool : new (undici().Pool)(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }),
+      pool: samePool ? previous.pool : newPool(url.origin, CALL_CONNECTIONS),
+      uploadPool: samePool ? previous.uploadPool : newPool(url.origin, UPLOAD_CONNECTIONS),
       registeredAt: record.registered_at,
       health: uncheckedHealth(),
       endpoints: {},
       serverId: undefined,
     };
     this.#apps.set(record.name, app);
-    if (previous && !samePool) this.#releasePool(previous.pool);
+    if (previous && !samePool) this.#releasePools(previous);
     return app;
   }
 
-  #releasePool(pool: Pool): void {
-    for (const other of this.#apps.values()) if (other.pool === pool) return;
-    // close() lets requests already sent on the pool finish.
-    void pool.close().catch(() => {});
+  /** Close the pools of an app replaced or removed, unless its successor took them over. */
+  #releasePools(app: UpstreamApp): void {
+    for (const other of this.#apps.values()) if (other.pool === app.pool) return;
+    void closePools(app);
   }
 
   /** Make the apps those of `records`: the ones gone removed, the new and the changed installed. */
@@ -198,7 +220,7 @@ export class AppRegistry {
     for (const app of [...this.#apps.values()]) {
       if (wanted.has(app.name)) continue;
       this.#apps.delete(app.name);
-      this.#releasePool(app.pool);
+      this.#releasePools(app);
       if (emit) this.#emit({ type: 'removed', name: app.name });
     }
     for (const record of records) {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 
 export interface Received {
@@ -28,7 +29,7 @@ async function drain(request: IncomingMessage): Promise<{ length: number; sha256
 /** What the upstream saw, for tests that wait on it. */
 const events: string[] = [];
 
-/** Routes: /record (its X-Forwarded-For into the events), /inspect (JSON of what came in), /text, /slow?ms=, /bytes?size=, /hang (and below), /no-content, anything else 404 text. */
+/** Routes: /record (its X-Forwarded-For into the events), /inspect (JSON of what came in; /late-inspect?ms= reads the body that late), /text, /slow?ms=, /bytes?size=, /hang (and below), /no-content, anything else 404 text. */
 async function upstreamHandler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://upstream');
   const path = url.pathname.replace(/^\/base/, '');
@@ -38,11 +39,12 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
     events.push('hang:open');
     response.once('close', () => events.push('hang:closed'));
   }
+  if (path === '/late-inspect') await sleep(Number(url.searchParams.get('ms') ?? 1000));
   const body = await drain(request);
   if (path === '/record') {
     events.push(`record:${String(request.headers['x-forwarded-for'] ?? 'none')}`);
     response.writeHead(204).end();
-  } else if (path === '/inspect') {
+  } else if (path === '/inspect' || path === '/late-inspect') {
     const received: Received = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyLength: body.length, sha256: body.sha256 };
     response.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'inspect' });
     response.end(JSON.stringify(received));
@@ -96,6 +98,20 @@ export async function startUpstream(): Promise<{ url: string; server: Server; ev
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const gateway = new Gateway({ host: '127.0.0.1', port: 0, logger: false, healthCheckInterval: 0, ...options });
+  await gateway.start();
+  return gateway;
+}
+
+/** A gateway whose app is customised (a configureApp that only calls its own): every request goes through Fastify. */
+class CustomisedGateway extends Gateway {
+  protected override async configureApp(app: FastifyInstance): Promise<void> {
+    await super.configureApp(app);
+  }
+}
+
+/** startGateway's gateway, but forwarding through Fastify's route rather than beside Fastify. */
+export async function startCustomisedGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const gateway = new CustomisedGateway({ host: '127.0.0.1', port: 0, logger: false, healthCheckInterval: 0, ...options });
   await gateway.start();
   return gateway;
 }
