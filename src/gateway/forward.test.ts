@@ -93,9 +93,31 @@ describe.each([
     expect(received.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
-  it('appends to an X-Forwarded-For chain', async () => {
-    const { received } = await inspect('/inspect', { headers: { 'x-forwarded-for': '203.0.113.9' } });
-    expect(received.headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+  const claims = {
+    forwarded: 'for=203.0.113.9;proto=https',
+    'x-forwarded-for': '203.0.113.9',
+    'x-forwarded-host': 'bank.example',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-port': '443',
+    'x-forwarded-prefix': '/admin',
+    'x-real-ip': '203.0.113.9',
+  };
+
+  it('replaces what a caller it does not trust says of the client with what it knows', async () => {
+    const { received } = await inspect('/inspect', { headers: claims });
+    expect(received.headers).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-forwarded-host': new URL(gateway.url).host, 'x-forwarded-proto': 'http' });
+    for (const name of ['forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip']) expect(received.headers[name], name).toBeUndefined();
+  });
+
+  it('passes on what a trusted proxy says of the client, appending to X-Forwarded-For', async () => {
+    const behindProxy = await make({ trustedProxies: ['10.0.0.0/8', '127.0.0.0/8'] });
+    try {
+      await postJson(`${behindProxy.url}/register_app`, { name: 'up', url: upstream.url });
+      const received = (await (await request(`${behindProxy.url}/up/inspect`, { headers: claims })).body.json()) as Received;
+      expect(received.headers).toMatchObject({ ...claims, 'x-forwarded-for': '203.0.113.9, 127.0.0.1' });
+    } finally {
+      await behindProxy.stop();
+    }
   });
 
   it('passes the caller X-Request-ID on, or makes one, and returns it', async () => {

@@ -27,6 +27,7 @@ import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRo
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 import type { StalledBodies } from './stalled-bodies.ts';
+import type { TrustsProxy } from './trusted-proxies.ts';
 
 export interface ForwardingOptions {
   registry: AppRegistry;
@@ -34,6 +35,8 @@ export interface ForwardingOptions {
   upstreamTimeout: number;
   /** Request bodies that stop arriving are given up (408). */
   stalledBodies: StalledBodies;
+  /** Callers whose Forwarded, X-Forwarded-* and X-Real-IP are passed on; from others they are replaced. */
+  trustsProxy: TrustsProxy;
   /** The gateway's server id: its name in the Via header (RFC 9110 7.6.3), by which it knows a request it sent itself. */
   gatewayId: string;
 }
@@ -80,25 +83,32 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined
   return new Set(value.split(',').map((t) => t.trim().toLowerCase()));
 }
 
-function forwardedRequestHeaders(forwarding: Forwarding, via: string): Record<string, string | string[]> {
-  const source = forwarding.req.headers;
+/** What a caller says of the client, believed from trusted proxies only (./trusted-proxies.ts). */
+const CLIENT_IDENTITY = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip'];
+const HOP_BY_HOP_AND_IDENTITY = new Set([...HOP_BY_HOP, ...CLIENT_IDENTITY]);
+
+function forwardedRequestHeaders(forwarding: Forwarding, options: Forwarder): Record<string, string | string[]> {
+  const { req } = forwarding;
+  const source = req.headers;
   const listed = connectionTokens(source);
+  // Always known: an app takes a request without X-Forwarded-For for one from the gateway's own
+  // address, which may be loopback, whose callers it makes admins. A caller that reset its
+  // connection right after its request has no address any more by now: "unknown".
+  const client = req.socket.remoteAddress ?? 'unknown';
+  const fromProxy = options.trustsProxy(client);
+  const dropped = fromProxy ? HOP_BY_HOP : HOP_BY_HOP_AND_IDENTITY;
   const headers: Record<string, string | string[]> = {};
   for (const key in source) {
     const value = source[key];
-    if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    if (value === undefined || dropped.has(key) || listed?.has(key)) continue;
     headers[key] = value;
   }
   if (forwarding.contentType !== undefined) headers['content-type'] = forwarding.contentType;
-  // Always sent: an app takes a request without it for one from the gateway's own address, which
-  // may be loopback, whose callers it makes admins. A caller that reset its connection right after
-  // its request has no address any more by now: "unknown".
-  const client = forwarding.req.socket.remoteAddress ?? 'unknown';
-  const prior = source['x-forwarded-for'];
+  const prior = fromProxy ? source['x-forwarded-for'] : undefined;
   headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
-  if (source.host && !source['x-forwarded-host']) headers['x-forwarded-host'] = source.host;
-  if (!source['x-forwarded-proto']) headers['x-forwarded-proto'] = 'encrypted' in forwarding.req.socket ? 'https' : 'http';
-  headers.via = source.via ? `${source.via}, ${via}` : via;
+  if (source.host && !headers['x-forwarded-host']) headers['x-forwarded-host'] = source.host;
+  headers['x-forwarded-proto'] ??= 'encrypted' in req.socket ? 'https' : 'http';
+  headers.via = source.via ? `${source.via}, ${options.via}` : options.via;
   headers[REQUEST_ID_HEADER] = forwarding.requestId;
   return headers;
 }
@@ -186,7 +196,7 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
       {
         method: method as Dispatcher.HttpMethod,
         path,
-        headers: forwardedRequestHeaders(forwarding, options.via),
+        headers: forwardedRequestHeaders(forwarding, options),
         body: content,
         headersTimeout: timeout,
         bodyTimeout: timeout,

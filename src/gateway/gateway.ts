@@ -16,6 +16,7 @@ import { GatewayContract, listApps, registerApp, unregisterApp } from './contrac
 import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
 import { StalledBodies } from './stalled-bodies.ts';
+import { trustedProxies, type TrustsProxy } from './trusted-proxies.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { WORKER_ROLE_ENV } from '../launch/messages.ts';
 import { clusterStore } from './cluster-store.ts';
@@ -41,6 +42,13 @@ export interface GatewayOptions extends ServiceOptions {
    * for no limit. Past it the gateway answers 408 and closes the connection, and the app's request ends.
    */
   requestBodyTimeout?: number;
+  /**
+   * Addresses or CIDR ranges of proxies in front of the gateway (`10.0.0.0/8`, `::1`), whose
+   * Forwarded, X-Forwarded-* and X-Real-IP headers it passes on, appending to X-Forwarded-For.
+   * From any other caller those are replaced: X-Forwarded-For is the caller's address, so that an
+   * app can believe it. None by default.
+   */
+  trustedProxies?: string[];
   /** Milliseconds between health checks of every app; 10 s by default, 0 for none. */
   healthCheckInterval?: number;
   /** Milliseconds an app has to answer a health check (and the gateway's heartbeat); 2 s by default. */
@@ -82,6 +90,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   readonly #upstreamTimeout: number;
   readonly #checkTimeout: number;
   readonly #stalledBodies: StalledBodies;
+  readonly #trustsProxy: TrustsProxy;
 
   constructor(options: GatewayOptions = {}) {
     super(options);
@@ -89,6 +98,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
     this.#stalledBodies = new StalledBodies(options.requestBodyTimeout ?? 60_000);
+    this.#trustsProxy = trustedProxies(options.trustedProxies);
     this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });
     this.federation =
       options.mcp?.enabled === false
@@ -152,6 +162,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
       registry: this.registry,
       upstreamTimeout: this.#upstreamTimeout,
       stalledBodies: this.#stalledBodies,
+      trustsProxy: this.#trustsProxy,
       gatewayId: this.serverId,
     });
   }
