@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +9,7 @@ import { EchoService } from '../../../examples/echo/echo.service.ts';
 import { runCli, startCli, stopCli, type CliRun } from '../../../test/helpers/cli.ts';
 import { freePort } from '../../../test/helpers/free-port.ts';
 import { hasRedisServer, needsRedis, startRedis } from '../../../test/helpers/redis.ts';
+import { startUpstream, type Received } from '../../gateway/test-support.ts';
 import { ExitCode } from '../command.ts';
 
 let echo: EchoService;
@@ -128,12 +131,34 @@ describe('taskmesh gateway and taskmesh register', () => {
     }
   });
 
+  it('gateway takes the body timeout and the trusted proxies', async () => {
+    const upstream = await startUpstream();
+    try {
+      const { url } = await gatewayCli(['--host', '127.0.0.1', '--port', '0', '--body-timeout', '300', '--trusted-proxy', '127.0.0.1']);
+      expect((await register([url, 'up', upstream.url])).code).toBe(ExitCode.Ok);
+      const inspected = await fetch(`${url}/up/inspect`, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.9' }, body: 'x' });
+      expect(((await inspected.json()) as Received).headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write('POST /up/inspect HTTP/1.1\r\nHost: gw\r\nContent-Length: 10\r\n\r\nabc');
+      const [answer] = (await once(socket, 'data')) as [Buffer];
+      socket.destroy();
+      expect(answer.toString()).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it('gateway refuses wrong options and a port in use', async () => {
     const bad = await runCli(['gateway', '--port', 'eighty']);
     expect(bad.code).toBe(ExitCode.Usage);
     expect(bad.stderr).toContain('--port takes a whole number');
     expect((await runCli(['gateway', 'extra'])).code).toBe(ExitCode.Usage);
     expect((await runCli(['gateway', '--log-level', 'loud'])).stderr).toContain('--log-level takes one of');
+    expect((await runCli(['gateway', '--body-timeout', 'soon'])).stderr).toContain('--body-timeout takes a whole number of at least 0');
+    const proxy = await runCli(['gateway', '--trusted-proxy', '10.0.0.0/8', '--trusted-proxy', 'proxy.internal']);
+    expect(proxy.code).toBe(ExitCode.Usage);
+    expect(proxy.stderr).toContain('trustedProxies: "proxy.internal" is not an IP address or CIDR range');
 
     const busy = await runCli(['gateway', '--host', '127.0.0.1', '--port', new URL(echo.url).port, '--log-level', 'silent']);
     expect(busy.code).toBe(ExitCode.LaunchFailed);
