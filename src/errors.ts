@@ -56,7 +56,7 @@ export const ErrorCodes = {
   UNSAFE_PATH: 'TASKMESH_UNSAFE_PATH',
   /** A request came back to the gateway that forwarded it: the app's URL leads to the gateway (508). */
   FORWARDING_LOOP: 'TASKMESH_FORWARDING_LOOP',
-  /** A request body stopped arriving at a gateway for longer than its requestBodyTimeout (408). */
+  /** A request body stopped arriving at a gateway for longer than its callerIdleTimeout (408). */
   REQUEST_BODY_TIMEOUT: 'TASKMESH_REQUEST_BODY_TIMEOUT',
   /**
    * The stream given as the `logger` option threw: the line is lost, the request is answered all
@@ -209,7 +209,7 @@ export class RequestBodyTimeoutError extends TaskmeshError {
   constructor(app: string, timeoutMs: number) {
     super(
       ErrorCodes.REQUEST_BODY_TIMEOUT,
-      `The request body for app "${app}" stopped arriving: nothing came for ${timeoutMs} ms, so the gateway gave the request up and closes the connection. Send the body without such pauses, or raise the gateway's requestBodyTimeout.`,
+      `The request body for app "${app}" stopped arriving: nothing came for ${timeoutMs} ms, so the gateway gave the request up and closes the connection. Send the body without such pauses, or raise the gateway's callerIdleTimeout.`,
       { status: 408 },
     );
     this.app = app;

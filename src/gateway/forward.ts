@@ -26,15 +26,15 @@ import { REQUEST_ID_HEADER } from '../protocol.ts';
 import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
-import type { StalledBodies } from './stalled-bodies.ts';
+import type { StalledCallers } from './stalled-callers.ts';
 import type { TrustsProxy } from './trusted-proxies.ts';
 
 export interface ForwardingOptions {
   registry: AppRegistry;
   /** Milliseconds to wait for the app's reply headers, and at most between two body chunks. */
   upstreamTimeout: number;
-  /** Request bodies that stop arriving are given up (408). */
-  stalledBodies: StalledBodies;
+  /** Callers that stop sending their request body (408) or reading the reply are given up. */
+  stalledCallers: StalledCallers;
   /** Callers whose Forwarded, X-Forwarded-* and X-Real-IP are passed on; from others they are replaced. */
   trustsProxy: TrustsProxy;
   /** The gateway's server id: its name in the Via header (RFC 9110 7.6.3), by which it knows a request it sent itself. */
@@ -215,7 +215,7 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
         onResponseData(controller, chunk) {
           if (!res.write(chunk)) {
             controller.pause();
-            res.once('drain', () => controller.resume());
+            options.stalledCallers.whenDrained(res, () => controller.resume(), forwarding.abandon);
           }
         },
         onResponseEnd() {
@@ -233,8 +233,8 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
       send(null);
       return;
     }
-    const stopWatching = options.stalledBodies.watch(req, () => {
-      const error = new RequestBodyTimeoutError(target.name, options.stalledBodies.timeout);
+    const stopWatching = options.stalledCallers.watchBody(req, () => {
+      const error = new RequestBodyTimeoutError(target.name, options.stalledCallers.timeout);
       upstream?.abort(error);
       if (started) {
         forwarding.abandon();

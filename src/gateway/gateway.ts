@@ -15,7 +15,7 @@ import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
 import { McpFederation } from './federation.ts';
 import { forwardingRoutes } from './forward.ts';
-import { StalledBodies } from './stalled-bodies.ts';
+import { StalledCallers } from './stalled-callers.ts';
 import { trustedProxies, type TrustsProxy } from './trusted-proxies.ts';
 import { HealthMonitor, checkAll, checkApp } from './health.ts';
 import { WORKER_ROLE_ENV } from '../launch/messages.ts';
@@ -38,10 +38,11 @@ export interface GatewayOptions extends ServiceOptions {
   /** Milliseconds the gateway waits for an app's reply headers (and between body chunks); 60 s by default. Past it: 504. */
   upstreamTimeout?: number;
   /**
-   * Milliseconds a request body may stop arriving while the gateway reads it; 60 s by default, 0
-   * for no limit. Past it the gateway answers 408 and closes the connection, and the app's request ends.
+   * Milliseconds a caller may stall, 60 s by default, 0 for no limit: a request body that stops
+   * arriving while the gateway reads it is answered 408, a reply the caller stops reading is cut;
+   * either way the connection is closed and the app's request ended.
    */
-  requestBodyTimeout?: number;
+  callerIdleTimeout?: number;
   /**
    * Addresses or CIDR ranges of proxies in front of the gateway (`10.0.0.0/8`, `::1`), whose
    * Forwarded, X-Forwarded-* and X-Real-IP headers it passes on, appending to X-Forwarded-For.
@@ -89,7 +90,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   readonly #health: HealthMonitor;
   readonly #upstreamTimeout: number;
   readonly #checkTimeout: number;
-  readonly #stalledBodies: StalledBodies;
+  readonly #stalledCallers: StalledCallers;
   readonly #trustsProxy: TrustsProxy;
 
   constructor(options: GatewayOptions = {}) {
@@ -97,7 +98,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     this.registry = new AppRegistry(registryStore(options, (error) => this.app?.log.warn({ err: error }, `gateway registry: ${error.message}`)));
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;
-    this.#stalledBodies = new StalledBodies(options.requestBodyTimeout ?? 60_000);
+    this.#stalledCallers = new StalledCallers(options.callerIdleTimeout ?? 60_000);
     this.#trustsProxy = trustedProxies(options.trustedProxies);
     this.#health = new HealthMonitor(this.registry, { interval: options.healthCheckInterval ?? 10_000, timeout: this.#checkTimeout });
     this.federation =
@@ -149,7 +150,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await this.#health.stop();
     await this.federation?.close();
     await this.registry.close();
-    this.#stalledBodies.close();
+    this.#stalledCallers.close();
     await super.onShutdown();
   }
 
@@ -161,7 +162,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await app.register(forwardingRoutes, {
       registry: this.registry,
       upstreamTimeout: this.#upstreamTimeout,
-      stalledBodies: this.#stalledBodies,
+      stalledCallers: this.#stalledCallers,
       trustsProxy: this.#trustsProxy,
       gatewayId: this.serverId,
     });

@@ -29,7 +29,7 @@ async function drain(request: IncomingMessage): Promise<{ length: number; sha256
 /** What the upstream saw, for tests that wait on it. */
 const events: string[] = [];
 
-/** Routes: /record (its X-Forwarded-For into the events), /inspect (JSON of what came in; /late-inspect?ms= reads the body that late), /text, /slow?ms=, /bytes?size=, /hang (and below), /no-content, anything else 404 text. */
+/** Routes: /record (its X-Forwarded-For into the events), /inspect (JSON of what came in; /late-inspect?ms= reads the body that late), /text, /slow?ms=, /bytes?size= (bytes:cut when its caller leaves first), /hang (and below), /no-content, anything else 404 text. */
 async function upstreamHandler(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://upstream');
   const path = url.pathname.replace(/^\/base/, '');
@@ -62,6 +62,9 @@ async function upstreamHandler(request: IncomingMessage, response: ServerRespons
     await sleep(Number(url.searchParams.get('ms') ?? 1000));
     if (!response.destroyed) response.writeHead(200, { 'content-type': 'text/plain' }).end('late');
   } else if (path === '/bytes') {
+    response.once('close', () => {
+      if (!response.writableFinished) events.push('bytes:cut');
+    });
     const size = Number(url.searchParams.get('size') ?? 0);
     const chunk = Buffer.alloc(64 * 1024, 7);
     response.writeHead(200, { 'content-type': 'application/octet-stream' });

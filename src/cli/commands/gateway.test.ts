@@ -131,10 +131,10 @@ describe('taskmesh gateway and taskmesh register', () => {
     }
   });
 
-  it('gateway takes the body timeout and the trusted proxies', async () => {
+  it('gateway takes the caller idle timeout and the trusted proxies', async () => {
     const upstream = await startUpstream();
     try {
-      const { url } = await gatewayCli(['--host', '127.0.0.1', '--port', '0', '--body-timeout', '300', '--trusted-proxy', '127.0.0.1']);
+      const { url } = await gatewayCli(['--host', '127.0.0.1', '--port', '0', '--caller-idle-timeout', '300', '--trusted-proxy', '127.0.0.1']);
       expect((await register([url, 'up', upstream.url])).code).toBe(ExitCode.Ok);
       const inspected = await fetch(`${url}/up/inspect`, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.9' }, body: 'x' });
       expect(((await inspected.json()) as Received).headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
@@ -155,7 +155,7 @@ describe('taskmesh gateway and taskmesh register', () => {
     expect(bad.stderr).toContain('--port takes a whole number');
     expect((await runCli(['gateway', 'extra'])).code).toBe(ExitCode.Usage);
     expect((await runCli(['gateway', '--log-level', 'loud'])).stderr).toContain('--log-level takes one of');
-    expect((await runCli(['gateway', '--body-timeout', 'soon'])).stderr).toContain('--body-timeout takes a whole number of at least 0');
+    expect((await runCli(['gateway', '--caller-idle-timeout', 'soon'])).stderr).toContain('--caller-idle-timeout takes a whole number of at least 0');
     const proxy = await runCli(['gateway', '--trusted-proxy', '10.0.0.0/8', '--trusted-proxy', 'proxy.internal']);
     expect(proxy.code).toBe(ExitCode.Usage);
     expect(proxy.stderr).toContain('trustedProxies: "proxy.internal" is not an IP address or CIDR range');

@@ -7,7 +7,7 @@ import { UsageError, fail, parseCommandArgs, wholeNumber } from '../support.ts';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const usage = `Usage: taskmesh gateway [--host HOST] [--port PORT] [--state FILE | --redis URL [--redis-key KEY]] [--upstream-timeout MS]
-       [--body-timeout MS] [--trusted-proxy ADDRESS ...] [--health-interval MS] [--log-level LEVEL]
+       [--caller-idle-timeout MS] [--trusted-proxy ADDRESS ...] [--health-interval MS] [--log-level LEVEL]
 
 Serve a gateway that forwards /{app}/{path} to the apps registered with it, and lists their MCP
 tools on its own MCP endpoint, until Ctrl-C.
@@ -19,8 +19,9 @@ tools on its own MCP endpoint, until Ctrl-C.
                            given the same URL and key (needs the @redis/client package)
   --redis-key KEY          prefix of the registry's Redis keys (default taskmesh:gateway)
   --upstream-timeout MS    how long to wait for an app's reply before answering 504 (default 60000)
-  --body-timeout MS        how long a request body may stop arriving before answering 408; 0 for no
-                           limit (default 60000)
+  --caller-idle-timeout MS how long a caller may stop sending its request body (then 408) or stop
+                           reading the reply (then the connection is closed); 0 for no limit
+                           (default 60000)
   --trusted-proxy ADDRESS  an address or CIDR range (10.0.0.0/8) of a proxy in front of the gateway,
                            whose X-Forwarded-* headers are passed on; repeat it for more (default none)
   --health-interval MS     how often to check every app's health; 0 for never (default 10000)
@@ -38,7 +39,7 @@ function gatewayFrom(args: string[], io: CliIo): Gateway {
     redis: { type: 'string' },
     'redis-key': { type: 'string' },
     'upstream-timeout': { type: 'string' },
-    'body-timeout': { type: 'string' },
+    'caller-idle-timeout': { type: 'string' },
     'trusted-proxy': { type: 'string', multiple: true },
     'health-interval': { type: 'string' },
     'log-level': { type: 'string' },
@@ -48,7 +49,7 @@ function gatewayFrom(args: string[], io: CliIo): Gateway {
   if (!LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LEVELS.join(', ')}; got "${level}".`);
   const port = wholeNumber(values.port, '--port');
   const upstreamTimeout = wholeNumber(values['upstream-timeout'], '--upstream-timeout', 1);
-  const requestBodyTimeout = wholeNumber(values['body-timeout'], '--body-timeout');
+  const callerIdleTimeout = wholeNumber(values['caller-idle-timeout'], '--caller-idle-timeout');
   const healthCheckInterval = wholeNumber(values['health-interval'], '--health-interval');
   const token = io.env[ADMIN_TOKEN_ENV];
   return new Gateway({
@@ -58,7 +59,7 @@ function gatewayFrom(args: string[], io: CliIo): Gateway {
     ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
     ...(values['redis-key'] !== undefined ? { redisKey: values['redis-key'] } : {}),
     ...(upstreamTimeout !== undefined ? { upstreamTimeout } : {}),
-    ...(requestBodyTimeout !== undefined ? { requestBodyTimeout } : {}),
+    ...(callerIdleTimeout !== undefined ? { callerIdleTimeout } : {}),
     ...(values['trusted-proxy'] !== undefined ? { trustedProxies: values['trusted-proxy'] } : {}),
     ...(healthCheckInterval !== undefined ? { healthCheckInterval } : {}),
     ...(token ? { adminToken: token } : {}),

@@ -8,7 +8,7 @@ import type { Gateway } from './gateway.ts';
 import { UPLOAD_CONNECTIONS } from './registry.ts';
 import { postJson, startCustomisedGateway, startGateway, startUpstream } from './test-support.ts';
 
-const BODY_TIMEOUT = 300;
+const IDLE_TIMEOUT = 300;
 
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
 const sockets: Socket[] = [];
@@ -49,7 +49,7 @@ describe.each([
 ] as const)('a request body that stops arriving, %s', (_path, make) => {
   let gateway: Gateway;
   beforeAll(async () => {
-    gateway = await make({ requestBodyTimeout: BODY_TIMEOUT });
+    gateway = await make({ callerIdleTimeout: IDLE_TIMEOUT });
     expect((await postJson(`${gateway.url}/register_app`, { name: 'up', url: upstream.url })).status).toBe(200);
   });
   afterAll(() => gateway?.stop());
@@ -63,11 +63,11 @@ describe.each([
     const started = Date.now();
     const { answer } = await rawRequest(gateway, `POST /up/hang HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\n${rest}`);
     const text = await answer;
-    expect(Date.now() - started).toBeGreaterThanOrEqual(BODY_TIMEOUT - 10);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_TIMEOUT - 10);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text.toLowerCase()).toContain('connection: close');
     const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { code: string; message: string };
-    expect(body).toMatchObject({ code: ErrorCodes.REQUEST_BODY_TIMEOUT, message: expect.stringContaining('requestBodyTimeout') });
+    expect(body).toMatchObject({ code: ErrorCodes.REQUEST_BODY_TIMEOUT, message: expect.stringContaining('callerIdleTimeout') });
     // A body read whole never reaches the app; a streamed one did, and its request is ended.
     if (reachesApp) await until(() => count('hang:closed') === 1);
     expect(count('hang:open')).toBe(reachesApp);
@@ -77,7 +77,7 @@ describe.each([
     const { socket, answer } = await rawRequest(gateway, 'POST /up/inspect HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
     for (let i = 0; i < 8; i++) {
       socket.write('4\r\nabcd\r\n');
-      await sleep(BODY_TIMEOUT / 2);
+      await sleep(IDLE_TIMEOUT / 2);
     }
     socket.write('0\r\n\r\n');
     const text = await answer;
@@ -89,16 +89,60 @@ describe.each([
   it('is not cut while the app is slow to take it', async () => {
     // More than the sockets' buffers hold: the gateway stops reading until the app reads.
     const size = 32 * 1024 * 1024;
-    const response = await fetch(`${gateway.url}/up/late-inspect?ms=${BODY_TIMEOUT * 4}`, { method: 'POST', body: new Uint8Array(size) });
+    const response = await fetch(`${gateway.url}/up/late-inspect?ms=${IDLE_TIMEOUT * 4}`, { method: 'POST', body: new Uint8Array(size) });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ bodyLength: size });
+  });
+});
+
+describe.each([
+  ['beside Fastify', startGateway],
+  ['through Fastify', startCustomisedGateway],
+] as const)('a reply its caller stops reading, %s', (_path, make) => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await make({ callerIdleTimeout: IDLE_TIMEOUT });
+    expect((await postJson(`${gateway.url}/register_app`, { name: 'up', url: upstream.url })).status).toBe(200);
+  });
+  afterAll(() => gateway?.stop());
+
+  // More than the sockets' buffers hold, so that the gateway has to wait on the caller.
+  const size = 64 * 1024 * 1024;
+
+  it('is cut, and the app request with it, once the caller has read nothing for the timeout', async () => {
+    upstream.events.length = 0;
+    const { socket, answer } = await rawRequest(gateway, `GET /up/bytes?size=${size} HTTP/1.1\r\nHost: gw\r\n\r\n`);
+    socket.pause();
+    await until(() => count('bytes:cut') === 1);
+    socket.resume();
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text.length).toBeLessThan(size);
+  });
+
+  it('is not cut while the caller keeps reading, though the whole reply takes longer than the timeout', async () => {
+    upstream.events.length = 0;
+    const { socket, answer } = await rawRequest(gateway, `GET /up/bytes?size=${size} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n`);
+    let read = 0;
+    socket.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      // A short pause after each chunk (at most 64 KiB): slower than the gateway writes, so that it
+      // waits on this caller again and again, for seconds in all.
+      socket.pause();
+      setTimeout(() => socket.resume(), 2);
+    });
+    const started = Date.now();
+    await answer;
+    expect(Date.now() - started).toBeGreaterThan(IDLE_TIMEOUT);
+    expect(read).toBeGreaterThan(size);
+    expect(upstream.events).toEqual([]);
   });
 });
 
 describe('uploads to one app', () => {
   it(`take at most ${UPLOAD_CONNECTIONS} connections to it, so that calls still get through however many stall`, async () => {
     // No body timeout: these uploads would stall for ever.
-    const gateway = await startGateway({ requestBodyTimeout: 0 });
+    const gateway = await startGateway({ callerIdleTimeout: 0 });
     try {
       expect((await postJson(`${gateway.url}/register_app`, { name: 'up', url: upstream.url })).status).toBe(200);
       upstream.events.length = 0;
