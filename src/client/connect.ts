@@ -19,6 +19,8 @@ export interface ConnectOptions {
   /** Set by launch(): shown by the client as `logFile` and `pid`. */
   logFile?: string;
   pid?: number;
+  /** Set by launch(): stops the service's processes with a signal when disposing finds its shutdown call refused. */
+  terminate?: () => void;
 }
 
 function clientInit(url: string, options: ConnectOptions): ClientInit {
@@ -30,6 +32,7 @@ function clientInit(url: string, options: ConnectOptions): ClientInit {
     shutdownOnDispose: options.shutdownOnDispose,
     logFile: options.logFile,
     pid: options.pid,
+    terminate: options.terminate,
   };
 }
 

@@ -51,6 +51,11 @@ export interface ClientInit {
   /** For a service started by launch(): its log file and the pid of its process (the cluster primary with workers). */
   logFile?: string | undefined;
   pid?: number | undefined;
+  /**
+   * For a service started by launch(): stop its processes with a signal. Disposing the client does
+   * so when the service refuses its shutdown call (no admin token for a service beyond loopback).
+   */
+  terminate?: (() => void) | undefined;
 }
 
 export interface Route {
@@ -94,6 +99,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   readonly #timeout: number;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #shutdownOnDispose: boolean;
+  readonly #terminate: (() => void) | undefined;
   #closed = false;
   #mcpClient: Promise<McpClient> | undefined;
 
@@ -112,6 +118,7 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     // Lower-case names, so that a call's own header replaces the client's whatever its case.
     this.#headers = Object.freeze(lowerCaseNames(init.headers));
     this.#shutdownOnDispose = init.shutdownOnDispose ?? false;
+    this.#terminate = init.terminate;
 
     for (const [key, t] of Object.entries(init.contract?.tasks ?? {})) {
       this.#addRoute(key, methodNameFor(key), { path: t.name, method: callMethod(t.methods), input: t.input, output: t.output, admin: t.scope === 'admin' });
@@ -229,7 +236,10 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
   async shutdown(options: { block?: boolean; timeout?: number } = {}): Promise<void> {
     const { block = true, timeout = 30_000 } = options;
     await this.#builtin('shutdown');
-    if (!block) return;
+    if (block) await this.#untilDown(timeout);
+  }
+
+  async #untilDown(timeout: number): Promise<void> {
     const deadline = Date.now() + timeout;
     while (!(await isDown(this.url, this.pid, { timeout: Math.max(1, deadline - Date.now()) }))) {
       if (Date.now() > deadline) {
@@ -265,8 +275,13 @@ export class ConnectionManagerBase<C extends AnyContract = AnyContract> {
     this.#mcpClient = undefined;
     if (mcp) await (await mcp.catch(() => undefined))?.close();
     if (this.#shutdownOnDispose) {
-      await this.shutdown({ block: true }).catch((error) => {
-        if (!(error instanceof ServiceUnreachableError)) throw error;
+      await this.shutdown({ block: true }).catch(async (error: unknown) => {
+        if (error instanceof ServiceUnreachableError) return;
+        const refused = error instanceof TaskmeshError && error.code === ErrorCodes.UNAUTHORIZED;
+        if (!refused || !this.#terminate) throw error;
+        // Its launcher may stop it without a token: the signal it answers with the same graceful stop.
+        this.#terminate();
+        await this.#untilDown(30_000);
       });
     }
     this.#closed = true;

@@ -83,6 +83,19 @@ describe('Service.launch', () => {
     await waitFor(() => groupMembers(pid!).length === 0, 5_000, 'the process to exit');
   });
 
+  it('stops a service bound beyond loopback, which refuses a shutdown call without a token, when its client is closed', async () => {
+    const saved = process.env.TASKMESH_ADMIN_TOKEN;
+    delete process.env.TASKMESH_ADMIN_TOKEN;
+    try {
+      const cm = track(await EchoService.launch({ ...local, host: '0.0.0.0' }));
+      expect((await rejection(cm.shutdown())).code).toBe(ErrorCodes.UNAUTHORIZED);
+      await cm.close();
+      expect(isAlive(cm.pid!)).toBe(false);
+    } finally {
+      if (saved !== undefined) process.env.TASKMESH_ADMIN_TOKEN = saved;
+    }
+  });
+
   it('hands init options and the admin token to the service, but never through argv, the environment or the log', async () => {
     const secret = `secret-${randomUUID()}`;
     const token = `token-${randomUUID()}`;

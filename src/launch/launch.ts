@@ -129,6 +129,7 @@ async function finishLaunch(
       shutdownOnDispose: !detached && !block,
       logFile: files.logFile,
       pid: ready.pid,
+      terminate: () => void signalGroup(spawned.pid, 'SIGTERM'),
     });
   } catch (error) {
     const exit = await stopGroup(spawned, request, 0);
