@@ -32,7 +32,7 @@ export interface McpOptions {
   sessionIdleTimeout?: number;
   /** The longest a 2025-era session id stays valid (ms); 24 hours by default. */
   sessionMaxAge?: number;
-  /** At most this many 2025-era sessions in memory per process (the longest idle goes first); 10,000 by default. */
+  /** At most this many 2025-era sessions in memory per process (the longest idle goes first, else the one quiet longest that only holds streams); 10,000 by default. */
   maxSessions?: number;
   /**
    * The key that signs 2025-era session ids. Every worker and replica of the service must share it;

@@ -32,6 +32,9 @@ export async function writeWebResponse(raw: ServerResponse, response: Response):
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
   raw.writeHead(response.status, headers);
+  // A stream (a session's GET stream above all) may carry nothing for a long time: its client
+  // learns at once that it is open, rather than waiting, or timing out, for its first event.
+  if (headers['content-type']?.startsWith('text/event-stream')) raw.flushHeaders();
   if (!response.body) {
     raw.end();
     return;

@@ -142,7 +142,7 @@ export class SessionStore {
   }
 
   async #build(id: string, issuedAt: number): Promise<Session> {
-    if (this.#sessions.size >= this.#settings.maxSessions) this.#evictOldestIdle();
+    if (this.#sessions.size >= this.#settings.maxSessions) this.#makeRoom();
     const server = this.#createServer();
     const session: Session = { id, server, transport: undefined as never, subscriptions: new Set(), logLevel: undefined, calls: new Map(), lastSeen: Date.now(), open: 0, streams: 0, until: issuedAt + this.#settings.maxAgeMs };
     session.transport = new SessionTransport({
@@ -306,9 +306,16 @@ export class SessionStore {
     return session.server.close().catch((error: unknown) => this.#settings.onError(error as Error));
   }
 
-  #evictOldestIdle(): void {
+  /**
+   * Make room for one more session: free the longest idle one, else the one that has held only
+   * GET streams for longest (its streams end; its client comes back with its id, which rebuilds
+   * it), so that clients holding streams cannot grow memory past the limit. A session with a
+   * request running is never freed: those are bounded by the requests in flight.
+   */
+  #makeRoom(): void {
     let oldest: Session | undefined;
     for (const session of this.#sessions.values()) if (session.open === 0 && (!oldest || session.lastSeen < oldest.lastSeen)) oldest = session;
+    if (!oldest) for (const session of this.#sessions.values()) if (session.open === session.streams && (!oldest || session.lastSeen < oldest.lastSeen)) oldest = session;
     if (oldest) void this.#discard(oldest);
   }
 }
