@@ -124,6 +124,18 @@ describe('lifecycle', () => {
     await s.stop();
     expect(existsSync(pidFile)).toBe(false);
   });
+
+  it('leaves a pid file that another process has taken over', async () => {
+    const { existsSync, readFileSync, writeFileSync, rmSync } = await import('node:fs');
+    const pidFile = `/tmp/taskmesh-lifecycle-shared-${process.pid}.pid`;
+    const s = new EchoService({ ...quiet, pidFile });
+    await s.start();
+    // A second instance given the same file, in another process, wrote its pid after this one.
+    writeFileSync(pidFile, `${process.pid + 1}\n`);
+    await s.stop();
+    expect(existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()).toBe(String(process.pid + 1));
+    rmSync(pidFile, { force: true });
+  });
 });
 
 describe('security defaults', () => {

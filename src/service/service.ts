@@ -3,7 +3,7 @@
  * them over HTTP with the built-in endpoints, OpenAPI and docs; `stop()` drains and shuts down.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyCorsOptions } from '@fastify/cors';
@@ -19,6 +19,7 @@ import type { McpOptions } from '../mcp/host.ts';
 import type { StdioStreams } from '../mcp/stdio.ts';
 import { McpSurface } from '../mcp/surface.ts';
 import type { AdminPolicy } from './admin.ts';
+import { removeStalePidFile } from '../launch/files.ts';
 import { trackConnections, type ConnectionTracker } from './connections.ts';
 import { isDirectPathSafe, markDirectPathSafe } from './direct-calls.ts';
 import { buildHttpApp, listenError } from './http-app.ts';
@@ -342,7 +343,8 @@ export class Service extends McpSurface {
       try {
         await this.onShutdown();
       } finally {
-        if (this.options.pidFile && this.options.writePidFile !== false) rmSync(this.options.pidFile, { force: true });
+        // Only while it still names this process: another instance given the same file may have taken it over.
+        if (this.options.pidFile && this.options.writePidFile !== false) removeStalePidFile(this.options.pidFile, [process.pid]);
         this.#status = ServerStatus.Down;
         for (const listener of this.#downListeners.splice(0)) listener();
       }

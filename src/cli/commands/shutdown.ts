@@ -7,17 +7,18 @@ import { fail, parseCommandArgs, tokenFrom, UsageError, urlArgument, wholeNumber
 const usage = `Usage: taskmesh shutdown <url> [--token TOKEN] [--no-wait] [--timeout MS] [--json]
 
 Ask the service at <url> to stop. Requests in flight finish first; then it runs its onShutdown
-and exits. Waits until it is down, unless --no-wait.
+and exits. Waits until it is down (refuses new connections; requests in flight may still be
+finishing then), unless --no-wait.
 
   --token TOKEN   the service's admin token (default: ${ADMIN_TOKEN_ENV}; prefer the variable,
                   a command line is visible to other users of the machine). Not needed from
                   this machine for a service bound to loopback only.
   --no-wait       return once the service has taken the request
-  --timeout MS    how long to wait for it to be down (default 30000)
+  --timeout MS    how long to wait for it to refuse new connections (default 30000)
   --json          print { url, className, status } as JSON
 
 Exit codes: 0 stopped (or stopping, with --no-wait), 2 wrong arguments, 3 nothing answers,
-5 admin token missing or wrong, 6 still up after the timeout.`;
+5 admin token missing or wrong, 6 still taking connections after the timeout.`;
 
 export const shutdownCommand: CliCommand = {
   name: 'shutdown',
