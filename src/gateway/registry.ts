@@ -183,9 +183,9 @@ export class AppRegistry {
     this.#unwatch?.();
     this.#unwatch = undefined;
     await this.#store.close?.();
-    const owners = new Map([...this.#apps.values()].map((app) => [app.pool, app]));
+    const apps = [...this.#apps.values()];
     this.#apps.clear();
-    await Promise.all([...owners.values()].map(closePools));
+    await Promise.all(apps.map(closePools));
   }
 
   #install(record: AppRecord): UpstreamApp {
@@ -204,14 +204,9 @@ export class AppRegistry {
       serverId: undefined,
     };
     this.#apps.set(record.name, app);
-    if (previous && !samePool) this.#releasePools(previous);
+    // Pools belong to one name: replaced at another origin, its old ones have no other user.
+    if (previous && !samePool) void closePools(previous);
     return app;
-  }
-
-  /** Close the pools of an app replaced or removed, unless its successor took them over. */
-  #releasePools(app: UpstreamApp): void {
-    for (const other of this.#apps.values()) if (other.pool === app.pool) return;
-    void closePools(app);
   }
 
   /** Make the apps those of `records`: the ones gone removed, the new and the changed installed. */
@@ -220,7 +215,7 @@ export class AppRegistry {
     for (const app of [...this.#apps.values()]) {
       if (wanted.has(app.name)) continue;
       this.#apps.delete(app.name);
-      this.#releasePools(app);
+      void closePools(app);
       if (emit) this.#emit({ type: 'removed', name: app.name });
     }
     for (const record of records) {

@@ -8,7 +8,7 @@ import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../errors.ts';
 
 /** A caller's address: is it one of the trusted proxies? */
-export type TrustsProxy = (address: string | undefined) => boolean;
+export type TrustsProxy = (address: string) => boolean;
 
 const trustsNone: TrustsProxy = () => false;
 
@@ -19,19 +19,18 @@ export function trustedProxies(entries: readonly string[] | undefined): TrustsPr
   for (const entry of entries) {
     const [address = '', prefix, extra] = entry.trim().split('/');
     const version = isIP(address);
-    const bits = prefix === undefined ? undefined : Number(prefix);
-    const maxBits = version === 6 ? 128 : 32;
-    if (!version || extra !== undefined || (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits && prefix !== ''))) {
+    const type = version === 6 ? 'ipv6' : 'ipv4';
+    // NaN for a prefix that is not digits, which no range takes.
+    const bits = prefix === undefined ? undefined : /^\d+$/.test(prefix) ? Number(prefix) : NaN;
+    if (!version || extra !== undefined || (bits !== undefined && !(bits <= (version === 6 ? 128 : 32)))) {
       throw new ConfigError(
         `trustedProxies: ${JSON.stringify(entry)} is not an IP address or CIDR range; give addresses such as "10.0.0.7" or "::1", or ranges such as "10.0.0.0/8".`,
       );
     }
-    const type = version === 6 ? 'ipv6' : 'ipv4';
     if (bits === undefined) list.addAddress(address, type);
     else list.addSubnet(address, bits, type);
   }
   return (address) => {
-    if (address === undefined) return false;
     // An IPv4 caller of a dual-stack listener shows as ::ffff:a.b.c.d.
     const v4 = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : undefined;
     return v4 ? list.check(v4, 'ipv4') : list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
