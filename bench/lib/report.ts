@@ -23,7 +23,7 @@ export function methodText(info: RunInfo): string {
     `${pinning}; wrk \`-t1 -c${settings.connections}\`, a ${settings.warmupSeconds} s warm-up per side, then ${settings.rounds} rounds of ` +
     `A then B, ${settings.seconds} s each. Each round gives one ratio B ÷ A (taskmesh over its anchor); the table gives their median and ` +
     `spread (the lowest and highest round, and that range as a share of the median). Rows whose sides share no process are then also ` +
-    `loaded at once, as context: both servers share the server core and both loads the load core, so the machine's swings slow both alike ` +
+    `loaded at once, as context: both servers share the server core and both loads the load core (the client row: both clients load one service), so the machine's swings slow both alike ` +
     `and the figure varies far less than the rounds; but each server then has part of a core and serves larger batches per event-loop turn ` +
     `than alone, a different operating point, which can favour either side. taskmesh runs ${settings.fromSource ? 'from its .ts sources under Node\'s type stripping' : 'compiled by tsc, as the published package does (the anchors are plain JavaScript too)'}; its servers log as by default ` +
     `(pino, one line per request) to ${settings.keepLogs ? 'a file' : '/dev/null'}; the anchors log as their files say.`
@@ -58,7 +58,7 @@ function detail(row: RowSpec, result: RowResult, note: string | undefined): stri
       );
     }
     lines.push(`- rounds: ${result.result.samples.map((v) => formatValue(v, row.goal?.unit ?? 'x')).join(', ')}`);
-    if (result.atOnce) lines.push(atOnceLine(result.atOnce));
+    if (result.atOnce) lines.push(atOnceLine(result.atOnce, row.unit));
   } else {
     lines.push(`${result.state === 'skipped' ? 'Skipped' : 'Failed'}: ${result.reason.trim().replace(/\n/g, '\n    ')}`);
   }
@@ -66,9 +66,9 @@ function detail(row: RowSpec, result: RowResult, note: string | undefined): stri
   return lines.join('\n');
 }
 
-function atOnceLine({ runs, seconds, rate, cpu }: AtOnce): string {
+function atOnceLine({ runs, seconds, rate, cpu }: AtOnce, unit: string): string {
   const runsOf = (summary: AtOnce['rate']) => `${summary.median.toFixed(2)}x (runs ${summary.samples.map((v) => v.toFixed(2)).join(', ')})`;
-  return `- loaded at once (context, see Method; ${runs} runs of ${seconds} s): requests/s, B ÷ A, ${runsOf(rate)}` + (cpu ? `; CPU per request, A ÷ B, ${runsOf(cpu)}` : '');
+  return `- loaded at once (context, see Method; ${runs} runs of ${seconds} s): ${unit}, B ÷ A, ${runsOf(rate)}` + (cpu ? `; CPU per request, A ÷ B, ${runsOf(cpu)}` : '');
 }
 
 export function resultsMarkdown(rows: RowSpec[], results: RowResult[], info: RunInfo): string {
