@@ -56,6 +56,10 @@ export const ErrorCodes = {
   UNSAFE_PATH: 'TASKMESH_UNSAFE_PATH',
   /** A request came back to the gateway that forwarded it: the app's URL leads to the gateway (508). */
   FORWARDING_LOOP: 'TASKMESH_FORWARDING_LOOP',
+  /** A request's head and body did not arrive whole within the service's requestTimeout (408). */
+  REQUEST_TIMEOUT: 'TASKMESH_REQUEST_TIMEOUT',
+  /** What came on a connection is not an HTTP/1.1 request the service can read (400), or its head is too large (431). */
+  MALFORMED_REQUEST: 'TASKMESH_MALFORMED_REQUEST',
   /** A request body stopped arriving at a gateway for longer than its callerIdleTimeout (408). */
   REQUEST_BODY_TIMEOUT: 'TASKMESH_REQUEST_BODY_TIMEOUT',
   /**

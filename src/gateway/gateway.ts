@@ -44,6 +44,11 @@ export interface GatewayOptions extends ServiceOptions {
    */
   callerIdleTimeout?: number;
   /**
+   * As for a service (ms to receive a whole request), but 0, no limit, by default: a forwarded
+   * upload may take any time while it keeps arriving, and callerIdleTimeout ends one that stops.
+   */
+  requestTimeout?: number;
+  /**
    * Addresses or CIDR ranges of proxies in front of the gateway (`10.0.0.0/8`, `::1`), whose
    * Forwarded, X-Forwarded-* and X-Real-IP headers it passes on, appending to X-Forwarded-For.
    * From any other caller those are replaced: X-Forwarded-For is the caller's address, so that an
@@ -94,7 +99,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
   readonly #trustsProxy: TrustsProxy;
 
   constructor(options: GatewayOptions = {}) {
-    super(options);
+    super({ ...options, requestTimeout: options.requestTimeout ?? 0 });
     this.registry = new AppRegistry(registryStore(options, (error) => this.app?.log.warn({ err: error }, `gateway registry: ${error.message}`)));
     this.#upstreamTimeout = options.upstreamTimeout ?? 60_000;
     this.#checkTimeout = options.healthCheckTimeout ?? 2_000;

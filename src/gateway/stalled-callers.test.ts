@@ -163,3 +163,24 @@ describe('uploads to one app', () => {
     }
   });
 });
+
+describe('a gateway\'s requestTimeout', () => {
+  it('is off by default, so that an upload may take as long as it keeps arriving; given, it bounds whole requests as a service\'s does', async () => {
+    const unlimited = await startGateway();
+    try {
+      expect(unlimited.app!.server.requestTimeout).toBe(0);
+    } finally {
+      await unlimited.stop();
+    }
+    const bounded = await startGateway({ requestTimeout: 300, callerIdleTimeout: 0 });
+    try {
+      expect((await postJson(`${bounded.url}/register_app`, { name: 'up', url: upstream.url })).status).toBe(200);
+      const { answer } = await rawRequest(bounded, `POST /up/inspect HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n${'x'.repeat(10)}`);
+      const text = await answer;
+      expect(text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(text).toContain(ErrorCodes.REQUEST_TIMEOUT);
+    } finally {
+      await bounded.stop();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { REQUEST_ID_HEADER, type ServerStatus } from '../protocol.ts';
 import { adminGuard, type AdminPolicy } from './admin.ts';
 import { invokeEndpoint, type Endpoint } from './endpoint.ts';
 import { answerDirectCalls } from './direct-calls.ts';
-import { errorBody, toErrorReply } from './error-replies.ts';
+import { clientErrorReply, errorBody, toErrorReply } from './error-replies.ts';
 import { HttpRequestContext } from './http-context.ts';
 import { registerDocsPage } from './docs-page.ts';
 import { requestIdOf } from './request-id.ts';
@@ -20,6 +20,8 @@ export interface HttpAppOptions {
   /** Answer plain endpoint calls beside Fastify (see direct-calls.ts): only for an app nobody customises. */
   directCalls: boolean;
   bodyLimit: number;
+  /** ms a caller has to send a whole request, head and body; 0 for no limit (see ServiceOptions). */
+  requestTimeout: number;
   cors: FastifyCorsOptions | false;
   development: boolean;
   logger: LoggerOption;
@@ -46,6 +48,12 @@ export async function buildHttpApp(host: HttpAppHost, options: HttpAppOptions): 
     logController: new ServiceLogController(),
     ...(lines ? { childLoggerFactory: (_parent: unknown, bindings: { reqId?: string }) => new RequestLogger(lines, bindings.reqId ?? '') } : {}),
     bodyLimit: options.bodyLimit,
+    requestTimeout: options.requestTimeout,
+    // Node looks for overdue requests every 30 s by default, so a short limit could run that much late.
+    ...(options.requestTimeout > 0
+      ? { http: { headersTimeout: Math.min(60_000, options.requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(50, options.requestTimeout / 4)) } }
+      : {}),
+    clientErrorHandler: clientErrorReply(options.requestTimeout),
     genReqId: requestIdOf,
     forceCloseConnections: 'idle',
     // While closing, the status route answers Stopping and endpoints their own 503 (Service.#close sets

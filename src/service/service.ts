@@ -31,6 +31,12 @@ export interface ServiceOptions extends UrlParts {
   adminToken?: string;
   /** Largest accepted request body in bytes; 1 MiB by default. Larger bodies get 413. */
   bodyLimit?: number;
+  /**
+   * Milliseconds a caller has to send a whole request, head and body (60 s; 0 for no limit). One
+   * that has not by then gets 408 and its connection is closed, so that callers who trickle or
+   * stop mid-body cannot hold connections for ever. Raise it with `bodyLimit` for large uploads.
+   */
+  requestTimeout?: number;
   /** CORS is off unless configured here (options of @fastify/cors). */
   cors?: FastifyCorsOptions | false;
   /** Development mode puts stack traces into 500 replies. Defaults to NODE_ENV === 'development'. */
@@ -253,6 +259,7 @@ export class Service extends McpSurface {
         // Only for an app nobody customises: hooks added in configureApp (auth, say) must see every call.
         directCalls: isDirectPathSafe(this.configureApp) && !this.options.cors,
         bodyLimit: this.options.bodyLimit ?? 1024 * 1024,
+        requestTimeout: this.options.requestTimeout ?? 60_000,
         cors: this.options.cors ?? false,
         development,
         logger: this.options.logger ?? true,
