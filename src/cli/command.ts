@@ -20,6 +20,8 @@ export const ExitCode = {
   Timeout: 6,
   /** A launch failed (module not found, constructor or onStartup threw, port in use). */
   LaunchFailed: 7,
+  /** Stopped by Ctrl-C (or SIGTERM, SIGHUP) before it served: 128 + SIGINT, as shells report an interrupted command. */
+  Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

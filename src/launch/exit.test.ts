@@ -3,14 +3,14 @@
 // without exporting it, and launches it at its top level.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ServerStatus, statusAtHost } from '../index.ts';
 import { connect } from '../client/connect.ts';
-import { groupMembers, killGroup, waitFor } from '../../test/helpers/processes.ts';
+import { childrenOf, groupMembers, killGroup, waitFor } from '../../test/helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'taskmesh-launch-exit-'));
 const env = { ...process.env, TASKMESH_LOG_DIR: join(dir, 'logs'), TASKMESH_PID_DIR: join(dir, 'pids') };
@@ -99,6 +99,25 @@ describe('when the launching process goes away, the services it launched stop', 
     launched.script.kill('SIGKILL');
     expect(await launched.exit).toEqual([null, 'SIGKILL']);
     await expectStopped(launched);
+  });
+});
+
+describe('a launcher killed outright while its service still starts', { timeout: 60_000 }, () => {
+  it('takes the service with it, even one whose onStartup never returns', async () => {
+    const code = `import { NeverReady } from './test/fixtures/launch/failing.service.ts';
+      await NeverReady.launch({ host: '127.0.0.1', port: 0, progress: false, timeout: 120_000 });`;
+    const script = spawn(process.execPath, ['--input-type=module', '-e', code], { env, stdio: 'ignore', detached: true });
+    groups.push(script.pid!);
+    const exit = once(script, 'close');
+    const logs = join(dir, 'logs');
+    const startedOnStartup = () => readdirSync(logs).some((name) => name.startsWith('NeverReady-') && readFileSync(join(logs, name), 'utf8').includes('warming up forever'));
+    await waitFor(() => existsSync(logs) && startedOnStartup(), 20_000, 'the service to be in its onStartup');
+    const [service] = childrenOf(script.pid!);
+    expect(service).toBeDefined();
+    groups.push(service!);
+    script.kill('SIGKILL');
+    await exit;
+    await waitFor(() => groupMembers(service!).length === 0, 10_000, 'the starting service to exit');
   });
 });
 

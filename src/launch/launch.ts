@@ -119,7 +119,14 @@ async function finishLaunch(
     await release(spawned, detached);
     return undefined;
   }
-  const ready = await waitUntilReady(request, spawned);
+  let ready;
+  try {
+    ready = await waitUntilReady(request, spawned);
+  } catch (error) {
+    // Ctrl-C (or SIGTERM, SIGHUP) while it started: the service stopped as asked, nothing failed.
+    if ((forwarding?.count ?? 0) > 0) return undefined;
+    throw error;
+  }
   let client;
   try {
     // One request that the service really answers at the URL it reported; this also learns its server id.

@@ -58,10 +58,25 @@ function childEntry(): string {
   return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './child.ts' : './child.js', import.meta.url));
 }
 
-function childExecArgv(moduleUrl: string): string[] {
-  // Like child_process.fork: keep the launcher's flags (loaders, conditions), but not a debugger
-  // port, which the child could not bind a second time.
-  const argv = process.execArgv.filter((flag) => !/^--(inspect|debug)/.test(flag));
+/**
+ * The launcher's flags that are about its own run, not how to run code: the code `node -e` or `-p`
+ * evaluates (which the child would run again, launching again, and so on), a REPL, a syntax check,
+ * a test runner or a watcher, and a debugger port, which the child could not bind a second time.
+ */
+const OWN_RUN = /^(-e|--eval|-p|--print|--input-type|-i|--interactive|-c|--check|--test(-[\w-]+)?|--watch(-[\w-]+)?|--inspect(-[\w-]+)?|--debug(-[\w-]+)?)$/;
+/** Those of them that take a value, which follows as the next argument unless given with `=`. */
+const OWN_RUN_VALUE = /^(-e|--eval|-p|--print|--input-type|--watch-path|--test-(name-pattern|skip-pattern|reporter|reporter-destination|shard|concurrency|timeout|isolation|coverage-include|coverage-exclude|global-setup))$/;
+
+export function childExecArgv(moduleUrl: string, execArgv: readonly string[] = process.execArgv): string[] {
+  // Like child_process.fork, keep the launcher's flags (loaders, conditions, memory limits), but
+  // not those of its own run.
+  const argv: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    const name = flag.split('=', 1)[0]!;
+    if (!OWN_RUN.test(name)) argv.push(flag);
+    else if (name === flag && OWN_RUN_VALUE.test(name)) i += 1;
+  }
   const typescript = (process.features as { typescript?: string | false }).typescript;
   if (/\.[mc]?ts$/.test(new URL(moduleUrl).pathname) && !typescript && !argv.includes('--experimental-strip-types')) {
     argv.push('--experimental-strip-types'); // Node 22.12 to 22.17 strip types only on request

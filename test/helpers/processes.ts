@@ -35,6 +35,17 @@ export function groupMembers(pgid: number): number[] {
   return members;
 }
 
+/** Live processes whose parent is `ppid`. */
+export function childrenOf(ppid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = procInfo(Number(entry));
+    if (info && info.ppid === ppid && info.state !== 'Z') children.push(info.pid);
+  }
+  return children;
+}
+
 /** Kill a whole group, for afterEach: never leave a test's processes behind. */
 export function killGroup(pgid: number): void {
   try {

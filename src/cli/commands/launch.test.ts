@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ServerStatus, statusAtHost } from '../../index.ts';
 import { EchoService } from '../../../examples/echo/echo.service.ts';
 import { runCli, startCli, stopCli, type CliRun } from '../../../test/helpers/cli.ts';
-import { groupMembers, killGroup, waitFor } from '../../../test/helpers/processes.ts';
+import { childrenOf, groupMembers, killGroup, waitFor } from '../../../test/helpers/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'taskmesh-cli-launch-'));
 const env = { TASKMESH_LOG_DIR: join(dir, 'logs'), TASKMESH_PID_DIR: join(dir, 'pids') };
@@ -72,6 +72,23 @@ describe('taskmesh launch (foreground)', () => {
     expect(result.code).toBe(0);
     expect(groupMembers(Number(pid))).toEqual([]);
     expect(await statusAtHost(url!)).toBe(ServerStatus.Down);
+  });
+
+  it('Ctrl-C while the service still starts stops it at once, with exit code 130 and a line that says so', async () => {
+    const run = startCli(['launch', `${failing}#NeverReady`, '--host', '127.0.0.1', '--port', '0'], { env });
+    runs.push(run);
+    await waitFor(() => run.stderr().includes('warming up forever'), 20_000, 'the service to start its onStartup');
+    const services = childrenOf(run.child.pid!);
+    expect(services).toHaveLength(1);
+    groups.push(...services);
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain(`taskmesh launch: ${failing}#NeverReady was stopped before it served, as asked.`);
+    expect(result.stderr).not.toContain('failed to launch');
+    expect(groupMembers(services[0]!)).toEqual([]);
+    // The pid file it wrote on listening went with it.
+    expect(readdirSync(join(dir, 'pids')).filter((name) => name.startsWith('NeverReady-'))).toEqual([]);
   });
 
   it('exits with code 1 when the service dies after it served', async () => {

@@ -28,7 +28,7 @@ The admin token of the service comes from ${ADMIN_TOKEN_ENV}.
 
 Exit codes: 0 served and stopped (or detached), 2 wrong arguments, 6 it did not answer in time,
 7 it failed to launch (module or export not found, constructor or onStartup threw, port in use),
-1 it stopped unexpectedly after serving.`;
+1 it stopped unexpectedly after serving, 130 Ctrl-C stopped it before it served.`;
 
 export const launchCommand: CliCommand = {
   name: 'launch',
@@ -80,6 +80,10 @@ export const launchCommand: CliCommand = {
     }
     try {
       const client = await launch(target, options);
+      if (!served) {
+        io.stderr.write(`taskmesh launch: ${target} was stopped before it served, as asked.\n`);
+        return ExitCode.Interrupted;
+      }
       // Detached: let go of the client without stopping the service.
       await client?.close();
       return ExitCode.Ok;
