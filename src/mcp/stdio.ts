@@ -31,7 +31,52 @@ export interface StdioFacts {
 export interface StdioServing {
   /** Resolves when the client closes the input (it went away). */
   done: Promise<void>;
+  /** Resolves once every request of the client has been answered, or can no longer be (the connection closed). */
+  answered(): Promise<void>;
   close(): Promise<void>;
+}
+
+type Message = Parameters<NonNullable<StdioServerTransport['onmessage']>>[0];
+
+/** A request that stays open until the client ends it: not work in progress that a stop waits for. */
+const OPEN_ENDED = new Set(['subscriptions/listen']);
+
+/**
+ * The client's requests not yet answered, read off the wire: a stopping service answers them
+ * before it closes the connection. Every message passes through the transport, whichever server
+ * instance (and protocol era) serves it.
+ */
+function unansweredRequests(transport: StdioServerTransport): () => Promise<void> {
+  const pending = new Set<string | number>();
+  const waiting: (() => void)[] = [];
+  let closed = false;
+  const settle = (): void => {
+    if (pending.size === 0 || closed) for (const resolve of waiting.splice(0)) resolve();
+  };
+  const receive = transport.onmessage;
+  transport.onmessage = (message: Message) => {
+    if ('method' in message && 'id' in message && !OPEN_ENDED.has(message.method)) pending.add(message.id);
+    receive?.(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message: Message) => {
+    try {
+      await send(message);
+    } finally {
+      if (!('method' in message) && 'id' in message && message.id !== undefined && pending.delete(message.id)) settle();
+    }
+  };
+  const onclose = transport.onclose;
+  transport.onclose = () => {
+    closed = true;
+    settle();
+    onclose?.();
+  };
+  return () =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      settle();
+    });
 }
 
 export function serveMcpStdio(host: McpHost, facts: StdioFacts, streams: StdioStreams = {}): StdioServing {
@@ -58,10 +103,9 @@ export function serveMcpStdio(host: McpHost, facts: StdioFacts, streams: StdioSt
     // The set also holds the discarded probe instance of a 2026-era connection; sends to it just fail.
     for (const server of servers) notifyServer(server, event, subscriptions)?.catch(() => servers.delete(server));
   });
-  const handle = serveStdio(factory, {
-    transport: new StdioServerTransport(stdin, streams.stdout ?? process.stdout),
-    onerror: (error) => log.debug({ err: error }, `MCP over stdio: ${error.message}`),
-  });
+  const transport = new StdioServerTransport(stdin, streams.stdout ?? process.stdout);
+  const handle = serveStdio(factory, { transport, onerror: (error) => log.debug({ err: error }, `MCP over stdio: ${error.message}`) });
+  const answered = unansweredRequests(transport);
   const done = new Promise<void>((resolve) => {
     stdin.once('end', resolve);
     stdin.once('close', resolve);
@@ -69,6 +113,7 @@ export function serveMcpStdio(host: McpHost, facts: StdioFacts, streams: StdioSt
   log.info(`${facts.className} serves MCP over stdio`);
   return {
     done,
+    answered,
     close: async () => {
       unsubscribe();
       await handle.close();

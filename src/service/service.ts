@@ -146,6 +146,8 @@ export class Service extends McpSurface {
   #connections: ConnectionTracker | undefined;
   #url: string;
   #stopping: Promise<void> | undefined;
+  /** Served over stdio: resolves once the client's requests are answered, what stopping waits for there. */
+  #stdioAnswered: (() => Promise<void>) | undefined;
   readonly #downListeners: (() => void)[] = [];
 
   constructor(options: ServiceOptions = {}) {
@@ -222,6 +224,7 @@ export class Service extends McpSurface {
     const logLevel = logger === false ? 'silent' : typeof logger === 'object' ? logger.level : undefined;
     const facts = { className: this.className, version: this.options.version ?? '0.0.0', options: this.options.mcp ?? {}, logLevel };
     const serving = serveMcpStdio(this.mcp, { ...facts, status: () => this.#status }, streams);
+    this.#stdioAnswered = serving.answered;
     await Promise.race([serving.done, this.whenDown()]);
     await serving.close();
     await this.stop();
@@ -342,11 +345,17 @@ export class Service extends McpSurface {
           app.server.closeAllConnections();
         }, limit)
       : undefined;
+    let stdioLimit: NodeJS.Timeout | undefined;
     try {
-      await app?.close();
+      if (app) await app.close();
+      else if (this.#stdioAnswered) {
+        // Over stdio, calls in progress are answered before the connection closes (new ones are refused as Stopping).
+        await Promise.race([this.#stdioAnswered(), new Promise((resolve) => (stdioLimit = setTimeout(resolve, limit)))]);
+      }
     } finally {
       clearInterval(sweeper);
       clearTimeout(cutOff);
+      clearTimeout(stdioLimit);
       try {
         await this.onShutdown();
       } finally {

@@ -72,6 +72,32 @@ it('writes only protocol messages to stdout, logs to stderr, and exits 0 when th
   }
 });
 
+it('on SIGTERM answers the calls in progress and refuses new ones, then exits 0', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [...command, 'examples/echo/echo.service.ts'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  try {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    const answer = (id: number) => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((message) => message.id === id);
+    const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    await eventually(() => answer(1), 30_000, 'the initialize answer');
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'slow', delay: 1 } } });
+    // The call has begun: a listing sent after it is answered first, while it sleeps.
+    send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    await eventually(() => answer(3), 30_000, 'the tools/list answer');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'echo', arguments: { message: 'too late' } } });
+    expect(await exited).toBe(0);
+    expect(answer(2).result.structuredContent).toEqual({ echoed: 'slow' });
+    expect(answer(4).result).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringContaining('is Stopping and takes no new calls') }] });
+  } finally {
+    if (child.pid) killGroup(child.pid);
+  }
+});
+
 it('exits 7 with the reason when the module cannot be served', { timeout: 60_000 }, async () => {
   const child = spawn(process.execPath, [...command, 'examples/echo/echo.contract.ts'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   try {
