@@ -24,26 +24,24 @@ export function isAlive(pid: number): boolean {
   return info !== undefined && info.state !== 'Z';
 }
 
-/** Live processes of a process group (a launched service and its cluster workers). */
-export function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
+function liveProcesses(matches: (info: ProcInfo) => boolean): number[] {
+  const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const info = procInfo(Number(entry));
-    if (info && info.pgrp === pgid && info.state !== 'Z') members.push(info.pid);
+    if (info && info.state !== 'Z' && matches(info)) found.push(info.pid);
   }
-  return members;
+  return found;
+}
+
+/** Live processes of a process group (a launched service and its cluster workers). */
+export function groupMembers(pgid: number): number[] {
+  return liveProcesses((info) => info.pgrp === pgid);
 }
 
 /** Live processes whose parent is `ppid`. */
 export function childrenOf(ppid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = procInfo(Number(entry));
-    if (info && info.ppid === ppid && info.state !== 'Z') children.push(info.pid);
-  }
-  return children;
+  return liveProcesses((info) => info.ppid === ppid);
 }
 
 /** Kill a whole group, for afterEach: never leave a test's processes behind. */
