@@ -15,10 +15,15 @@ interface PoolEntry {
 
 const pools = new Map<string, PoolEntry>();
 
+/** A keep-alive pool of up to `connections` to `origin`, one request at a time on each. */
+export function keepAlivePool(origin: string, connections: number): Pool {
+  return new (undici().Pool)(origin, { connections, pipelining: 1, keepAliveTimeout: 10_000 });
+}
+
 export function acquirePool(origin: string): Pool {
   let entry = pools.get(origin);
   if (!entry) {
-    entry = { pool: new (undici().Pool)(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 10_000 }), users: 0 };
+    entry = { pool: keepAlivePool(origin, 256), users: 0 };
     pools.set(origin, entry);
   }
   entry.users += 1;

@@ -4,7 +4,7 @@
  * name -> URL records so that they survive a restart. Each app gets its own keep-alive pool.
  */
 import type { Pool } from 'undici';
-import { undici } from '../lazy.ts';
+import { keepAlivePool } from '../client/http.ts';
 import { normalizeUrl } from '../config.ts';
 import type { EndpointDetail } from '../protocol.ts';
 import type { AppHealth, AppInfo } from './contract.ts';
@@ -89,10 +89,6 @@ const CALL_CONNECTIONS = 256;
  * take every connection to the app. More uploads at once wait for one of these.
  */
 export const UPLOAD_CONNECTIONS = 64;
-
-function newPool(origin: string, connections: number): Pool {
-  return new (undici().Pool)(origin, { connections, pipelining: 1, keepAliveTimeout: 10_000 });
-}
 
 /** The pools of an app, closed together; close() lets requests already sent on them finish. */
 function closePools(app: UpstreamApp): Promise<unknown> {
@@ -196,8 +192,8 @@ export class AppRegistry {
       name: record.name,
       url: record.url,
       basePath: url.pathname.replace(/\/$/, ''),
-      pool: samePool ? previous.pool : newPool(url.origin, CALL_CONNECTIONS),
-      uploadPool: samePool ? previous.uploadPool : newPool(url.origin, UPLOAD_CONNECTIONS),
+      pool: samePool ? previous.pool : keepAlivePool(url.origin, CALL_CONNECTIONS),
+      uploadPool: samePool ? previous.uploadPool : keepAlivePool(url.origin, UPLOAD_CONNECTIONS),
       registeredAt: record.registered_at,
       health: uncheckedHealth(),
       endpoints: {},

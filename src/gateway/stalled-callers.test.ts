@@ -43,16 +43,22 @@ const until = async (condition: () => boolean): Promise<void> => {
 
 const count = (event: string) => upstream.events.filter((e) => e === event).length;
 
-describe.each([
-  ['beside Fastify', startGateway],
-  ['through Fastify', startCustomisedGateway],
-] as const)('a request body that stops arriving, %s', (_path, make) => {
-  let gateway: Gateway;
+/** For the tests of one describe block: a gateway made by `make`, with the upstream registered as "up". */
+function gatewayForBlock(make: typeof startGateway): () => Gateway {
+  let gateway: Gateway | undefined;
   beforeAll(async () => {
     gateway = await make({ callerIdleTimeout: IDLE_TIMEOUT });
     expect((await postJson(`${gateway.url}/register_app`, { name: 'up', url: upstream.url })).status).toBe(200);
   });
   afterAll(() => gateway?.stop());
+  return () => gateway!;
+}
+
+describe.each([
+  ['beside Fastify', startGateway],
+  ['through Fastify', startCustomisedGateway],
+] as const)('a request body that stops arriving, %s', (_path, make) => {
+  const gateway = gatewayForBlock(make);
 
   it.each([
     ['read whole', `Content-Length: ${WHOLE_BODY_LIMIT}\r\n\r\n${'x'.repeat(10)}`, 0],
@@ -61,7 +67,7 @@ describe.each([
   ] as const)('is answered 408 and its connection closed; the app request ends (%s)', async (_kind, rest, reachesApp) => {
     upstream.events.length = 0;
     const started = Date.now();
-    const { answer } = await rawRequest(gateway, `POST /up/hang HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\n${rest}`);
+    const { answer } = await rawRequest(gateway(), `POST /up/hang HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\n${rest}`);
     const text = await answer;
     expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_TIMEOUT - 10);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
@@ -74,7 +80,7 @@ describe.each([
   });
 
   it('is not cut while it keeps arriving, however long it takes in all', async () => {
-    const { socket, answer } = await rawRequest(gateway, 'POST /up/inspect HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+    const { socket, answer } = await rawRequest(gateway(), 'POST /up/inspect HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
     for (let i = 0; i < 8; i++) {
       socket.write('4\r\nabcd\r\n');
       await sleep(IDLE_TIMEOUT / 2);
@@ -89,7 +95,7 @@ describe.each([
   it('is not cut while the app is slow to take it', async () => {
     // More than the sockets' buffers hold: the gateway stops reading until the app reads.
     const size = 32 * 1024 * 1024;
-    const response = await fetch(`${gateway.url}/up/late-inspect?ms=${IDLE_TIMEOUT * 4}`, { method: 'POST', body: new Uint8Array(size) });
+    const response = await fetch(`${gateway().url}/up/late-inspect?ms=${IDLE_TIMEOUT * 4}`, { method: 'POST', body: new Uint8Array(size) });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ bodyLength: size });
   });
@@ -99,19 +105,14 @@ describe.each([
   ['beside Fastify', startGateway],
   ['through Fastify', startCustomisedGateway],
 ] as const)('a reply its caller stops reading, %s', (_path, make) => {
-  let gateway: Gateway;
-  beforeAll(async () => {
-    gateway = await make({ callerIdleTimeout: IDLE_TIMEOUT });
-    expect((await postJson(`${gateway.url}/register_app`, { name: 'up', url: upstream.url })).status).toBe(200);
-  });
-  afterAll(() => gateway?.stop());
+  const gateway = gatewayForBlock(make);
 
   // More than the sockets' buffers hold, so that the gateway has to wait on the caller.
   const size = 64 * 1024 * 1024;
 
   it('is cut, and the app request with it, once the caller has read nothing for the timeout', async () => {
     upstream.events.length = 0;
-    const { socket, answer } = await rawRequest(gateway, `GET /up/bytes?size=${size} HTTP/1.1\r\nHost: gw\r\n\r\n`);
+    const { socket, answer } = await rawRequest(gateway(), `GET /up/bytes?size=${size} HTTP/1.1\r\nHost: gw\r\n\r\n`);
     socket.pause();
     await until(() => count('bytes:cut') === 1);
     socket.resume();
@@ -122,7 +123,7 @@ describe.each([
 
   it('is not cut while the caller keeps reading, though the whole reply takes longer than the timeout', async () => {
     upstream.events.length = 0;
-    const { socket, answer } = await rawRequest(gateway, `GET /up/bytes?size=${size} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n`);
+    const { socket, answer } = await rawRequest(gateway(), `GET /up/bytes?size=${size} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n`);
     let read = 0;
     socket.on('data', (chunk: Buffer) => {
       read += chunk.length;
