@@ -4,7 +4,7 @@ import { parseOptions } from './options.ts';
 describe('parseOptions', () => {
   it('has defaults that keep a full run well under ten minutes', () => {
     const { settings } = parseOptions([], {});
-    expect(settings).toMatchObject({ rounds: 9, seconds: 2, warmupSeconds: 2, connections: 32, quick: false, only: [], fromSource: false });
+    expect(settings).toMatchObject({ rounds: 9, seconds: 2, warmupSeconds: 8, connections: 32, quick: false, only: [], fromSource: false });
   });
 
   it('--quick shortens everything; explicit values still win', () => {

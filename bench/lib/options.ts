@@ -7,7 +7,7 @@ export const USAGE = `npm run bench [-- options]
   --quick            3 rounds of 2 s, 1 s warm-up (a rough look in about 3 minutes)
   --rounds N         rounds of A then B per row (BENCH_ROUNDS; 9)
   --seconds N        seconds of load per measurement (BENCH_SECONDS; 2)
-  --warmup N         seconds of warm-up load per side (BENCH_WARMUP; 2)
+  --warmup N         seconds of warm-up load per side (BENCH_WARMUP; 8)
   --only ID,ID       run only these rows (BENCH_ONLY); results then go to bench/results/ only
   --keep-logs        servers log to bench/results/logs/ instead of /dev/null (BENCH_KEEP_LOGS=1)
   --cpu-prof         run every Node server under node --cpu-prof (profiles in bench/results/profiles/)
@@ -55,7 +55,11 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   // Many short pairs rather than a few long ones: on a shared VM, others' load comes and goes within
   // seconds, and the median of nine pairs holds where that of five fell either side of a goal.
   const seconds = whole(text('seconds', 'BENCH_SECONDS'), '--seconds', 1) ?? 2;
-  const warmupSeconds = whole(text('warmup', 'BENCH_WARMUP'), '--warmup', 1) ?? (quick ? 1 : 2);
+  // Long enough for a Node server to reach its steady state at a gateway's rate: V8 optimises per
+  // call, and a gateway and its app pinned to one core (3,000-5,000 requests/s) kept getting
+  // cheaper for 6-8 s, to a third of their first second's CPU per request. A 2 s warm-up left the
+  // first rounds measuring that, not the server.
+  const warmupSeconds = whole(text('warmup', 'BENCH_WARMUP'), '--warmup', 1) ?? (quick ? 1 : 8);
   const only = (text('only', 'BENCH_ONLY') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   return {
     settings: {
