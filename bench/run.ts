@@ -11,6 +11,7 @@ import { BenchError } from './lib/errors.ts';
 import { notes } from './lib/notes.ts';
 import { USAGE, parseOptions } from './lib/options.ts';
 import { resultsMarkdown, type RunInfo } from './lib/report.ts';
+import { stopServersOnSignals } from './lib/processes.ts';
 import { rows } from './lib/rows.ts';
 import { freePort, runRow, type BenchContext, type RowResult, type Settings } from './lib/runner.ts';
 
@@ -42,6 +43,7 @@ function writeReport(run: SavedRun): void {
 }
 
 async function main(): Promise<number> {
+  stopServersOnSignals();
   const parsed = parseOptions(process.argv.slice(2), process.env);
   if (parsed.help) {
     console.log(USAGE);

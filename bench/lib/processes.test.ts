@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,40 @@ describe('startServer', () => {
     expect((error as Error).message).toMatch(/silent did not answer within 600 ms/);
     const pid = Number(/started (\d+)/.exec((error as Error).message)?.[1]);
     expect(alive(pid)).toBe(false);
+  });
+
+  it('a harness stopped by a signal stops its servers too, and dies of that signal', async () => {
+    const port = await freePort();
+    const log = logFile();
+    // The harness runs as \`npm run bench\` does, its servers in process groups of their own.
+    const harness = `
+      import { answers, startServer, stopServersOnSignals } from ${JSON.stringify(new URL('./processes.ts', import.meta.url).href)};
+      stopServersOnSignals();
+      const s = await startServer({ name: 'test', command: process.execPath, args: ['-e', ${JSON.stringify(server)}, '${port}'], pin: [], logFile: ${JSON.stringify(log)}, ready: answers('http://127.0.0.1:${port}/') });
+      console.log('server ' + s.pid);
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', harness], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    let pid: number | undefined;
+    try {
+      pid = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /server (\d+)/.exec(chunk.toString());
+          if (match) resolve(Number(match[1]));
+        });
+        child.once('exit', () => reject(new Error('the harness exited before its server answered')));
+      });
+      const grandchild = Number(/grandchild (\d+)/.exec(readFileSync(log, 'utf8'))?.[1]);
+      expect([alive(pid), alive(grandchild)]).toEqual([true, true]);
+      child.kill('SIGTERM');
+      expect(await ended).toBe('SIGTERM');
+      for (let i = 0; i < 50 && (alive(pid) || alive(grandchild)); i++) await new Promise((r) => setTimeout(r, 20));
+      expect([alive(pid), alive(grandchild)]).toEqual([false, false]);
+    } finally {
+      child.kill('SIGKILL');
+      if (pid !== undefined && alive(pid)) process.kill(-pid, 'SIGKILL');
+    }
   });
 
   it('a command that does not exist is an error naming it', async () => {

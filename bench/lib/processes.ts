@@ -46,10 +46,25 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-// Whatever ends the harness, no server outlives it.
-process.once('exit', () => {
+const killAll = (): void => {
   for (const child of live) killGroup(child, 'SIGKILL');
-});
+};
+// Whatever ends the harness, no server outlives it.
+process.once('exit', killAll);
+
+/**
+ * For the harness's entry: a stop signal (Ctrl-C, SIGTERM, a closed terminal) ends the run and
+ * its servers too. They run in process groups of their own, so no terminal signal reaches them,
+ * and a process that dies of a signal gets no 'exit' event.
+ */
+export function stopServersOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
+  }
+}
 
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
