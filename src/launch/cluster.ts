@@ -12,6 +12,7 @@ import { isMessage, WORKER_ROLE_ENV, type ChildMessage, type LaunchSpec, type Pr
 import { failureMessage, sendThen, startService } from './serve.ts';
 import { serveClusterRegistry } from '../gateway/cluster-store.ts';
 import { relayMcpSignal } from '../mcp/events.ts';
+import { announceWorkerGone, relayMcpStream, STREAM_RELAY_ENV } from '../mcp/http/stream-relay.ts';
 import { SESSION_SECRET_ENV } from '../mcp/session-id.ts';
 
 /** Give up on workers that do not stop gracefully after this long. */
@@ -51,11 +52,13 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
   let stopping = false;
 
   const fork = (): void => {
-    const worker = cluster.fork({ [WORKER_ROLE_ENV]: 'worker' });
+    const worker = cluster.fork({ [WORKER_ROLE_ENV]: 'worker', [STREAM_RELAY_ENV]: '1' });
     worker.send({ type: 'spec', spec: workerSpec, serverId, mcpSessionSecret } satisfies PrimaryMessage);
     worker.on('message', (message: unknown) => {
       // MCP list changes and session endings made in one worker reach the clients of the others.
       if (relayMcpSignal(worker, message)) return;
+      // A session's stream resumed in another worker than the one that holds it.
+      if (relayMcpStream(worker, message)) return;
       // A gateway's workers share one registry, kept here.
       if (serveClusterRegistry(worker, message)) return;
       if (!isMessage<WorkerMessage>(message)) return;
@@ -92,6 +95,7 @@ export async function runPrimary(spec: LaunchSpec): Promise<void> {
 
   cluster.on('exit', (worker, code, signal) => {
     const wasReady = ready.delete(worker);
+    announceWorkerGone(worker);
     if (stopping) {
       if (allDead()) finish();
       return;

@@ -1,5 +1,6 @@
-// numWorkers: 2 — a 2025-era session whose requests land on both workers, and list changes made
-// in either worker reaching a 2025-era session and a 2026-07-28 listener alike.
+// numWorkers: 2 — a 2025-era session whose requests land on both workers, its streams resumed in
+// either worker, and list changes made in either worker reaching a 2025-era session and a
+// 2026-07-28 listener alike.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type { Client } from '@modelcontextprotocol/client';
@@ -99,4 +100,98 @@ it('tells a 2025-era session and a 2026-07-28 listener about changes made in eit
   }
   expect(changers.size).toBe(2);
   await eventually(() => (counts.legacy - before.legacy === learned && counts.modern - before.modern === learned ? true : undefined), 30_000, `${learned} list_changed on each client`);
+});
+
+/** The JSON-RPC messages of an SSE body. */
+const messagesOf = (text: string): any[] =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('data: ') && line.length > 6)
+    .map((line) => JSON.parse(line.slice(6)));
+
+it('resumes a stream with Last-Event-ID in whichever worker the GET lands, while its call runs and after it ended', { timeout: 60_000 }, async () => {
+  const opened = await rpc({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'resumer', version: '1' } } });
+  const headers = { 'mcp-session-id': opened.session!, 'mcp-protocol-version': '2025-11-25' };
+  expect((await rpc({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status).toBe(202);
+  const get = async (lastEventId: string) => {
+    const response = await request(endpoint, { method: 'GET', reset: true, headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId } });
+    return { status: response.statusCode, text: await response.body.text() };
+  };
+  // Each exchange is three connections, which the cluster hands to the workers in turn: over
+  // several, GETs land both in the worker that runs the call and in the other one.
+  const holders = new Set<number>();
+  for (let i = 0; i < 6; i++) {
+    const posted = await request(endpoint, {
+      method: 'POST',
+      reset: true,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(tool(300 + i, 'breather', { ms: 300 })),
+    });
+    // The handler ends this stream early, before its answer.
+    const before = await posted.body.text();
+    const ids = [...before.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]!);
+    const holder = Number(/before, in (\d+)/.exec(before)?.[1]);
+    holders.add(holder);
+    expect(messagesOf(before).map((m) => m.params.data)).toEqual([`before, in ${holder}`]);
+
+    const resumed = await get(ids.at(-1)!);
+    expect(resumed.status, resumed.text).toBe(200);
+    const after = messagesOf(resumed.text);
+    expect(after.map((m) => m.params?.data ?? m.result?.content[0].text)).toEqual(['after', `answered by ${holder}`]);
+    expect(after.at(-1).id).toBe(300 + i);
+
+    // Ended: the whole exchange, replayed from its first event.
+    const replayed = await get(ids[0]!);
+    expect(replayed.status, replayed.text).toBe(200);
+    expect(messagesOf(replayed.text)).toEqual([...messagesOf(before), ...after]);
+  }
+  expect(holders.size).toBe(2);
+});
+
+it('reopens the GET stream of a session in either worker with the notifications it missed, and goes on', { timeout: 60_000 }, async () => {
+  const opened = await rpc({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'listener', version: '1' } } });
+  const headers = { 'mcp-session-id': opened.session!, 'mcp-protocol-version': '2025-11-25' };
+  expect((await rpc({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status).toBe(202);
+  /** A GET stream; `until` reads its events until it holds so many list_changed, then ends it. */
+  const listen = async (lastEventId?: string) => {
+    const controller = new AbortController();
+    const response = await request(endpoint, {
+      method: 'GET',
+      reset: true,
+      signal: controller.signal,
+      headers: { ...headers, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    });
+    expect(response.statusCode).toBe(200);
+    let text = '';
+    const changes = () => (text.match(/tools\/list_changed/g) ?? []).length;
+    const chunks = response.body[Symbol.asyncIterator]();
+    return {
+      /** Read until the stream holds `count` list_changed, making a change before each read when given one. */
+      async until(count: number, change?: () => Promise<unknown>) {
+        for (let i = 0; changes() < count; i++) {
+          if (i === 50) throw new Error(`${count} list_changed did not arrive: ${text}`);
+          await change?.();
+          const next = await Promise.race([chunks.next(), sleep(200).then(() => undefined)]);
+          if (next && !next.done) text += String(next.value);
+        }
+        return [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]!);
+      },
+      close: () => controller.abort(),
+    };
+  };
+  let n = 0;
+  const learn = () => rpc(tool(400 + n, 'learn', { name: `heard_${n++}` }));
+  let stream = await listen();
+  let ids = await stream.until(1, learn);
+  for (let round = 0; round < 3; round++) {
+    stream.close();
+    // Made while nobody listens: the holder of the stream keeps it for the client.
+    await learn();
+    await sleep(100);
+    stream = await listen(ids.at(-1));
+    // The one it missed comes first, unasked; then the stream goes on.
+    await stream.until(1);
+    ids = await stream.until(2, learn);
+  }
+  stream.close();
 });

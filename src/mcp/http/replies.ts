@@ -27,14 +27,20 @@ export function sendRpcError(reply: FastifyReply, status: number, code: number, 
   return reply.code(status).send(rpcError(code, message, data, id));
 }
 
-/** Write a web Response (a JSON body or an SSE stream) to a Node response; a client that goes away cancels the stream. */
-export async function writeWebResponse(raw: ServerResponse, response: Response): Promise<void> {
+/**
+ * Write a web Response (a JSON body or an SSE stream) to a Node response; a client that goes away
+ * cancels the stream. `before`, events for an SSE stream to begin with, goes out after the head.
+ */
+export async function writeWebResponse(raw: ServerResponse, response: Response, before?: string): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
   raw.writeHead(response.status, headers);
   // A stream (a session's GET stream above all) may carry nothing for a long time: its client
   // learns at once that it is open, rather than waiting, or timing out, for its first event.
-  if (headers['content-type']?.startsWith('text/event-stream')) raw.flushHeaders();
+  if (headers['content-type']?.startsWith('text/event-stream')) {
+    if (before) raw.write(before);
+    else raw.flushHeaders();
+  }
   if (!response.body) {
     raw.end();
     return;

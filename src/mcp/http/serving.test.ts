@@ -61,7 +61,7 @@ describe.each(ERAS)('MCP %s', (era) => {
   it('lists endpoint tools and MCP-only tools, with flat input schemas and descriptions that name the service', async () => {
     const { tools } = await (await connect(era)).listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
-    expect([...byName.keys()].sort()).toEqual(['announce', 'endpoints', 'explode', 'heartbeat', 'learn', 'notes.add', 'notes.count', 'shout', 'status', 'wait', 'whoami', 'wipe']);
+    expect([...byName.keys()].sort()).toEqual(['announce', 'breather', 'endpoints', 'explode', 'heartbeat', 'learn', 'notes.add', 'notes.count', 'shout', 'status', 'wait', 'whoami', 'wipe']);
     const add = byName.get('notes.add')!;
     expect(add.description).toBe('Add a note. (tool "notes.add" of NotesService)');
     expect(add.inputSchema).toMatchObject({ type: 'object', properties: { title: { type: 'string' }, body: { type: 'string', default: '' } }, required: ['title'] });

@@ -24,6 +24,20 @@ const KEEP_ALIVE_MS = 15_000;
 const RETRY_MS = 1000;
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
+/** The SDK transport's id for a session's GET stream, as its events are stored. */
+const STANDALONE_STREAM_ID = '_GET_stream';
+
+/** The SDK transport's answer to a second client of one stream. */
+export const STREAM_CONFLICT = { jsonrpc: '2.0', error: { code: -32000, message: 'Conflict: Stream already has an active connection' }, id: null };
+
+/**
+ * What became of a resumption that reached another worker: the stream goes on there ('attached'),
+ * its stored events were all there was ('replayed'), the session's GET stream missed those events
+ * ('standalone': the client's worker opens a new one after them), another client holds it, or the
+ * event is not known here.
+ */
+export type ResumedElsewhere = { outcome: 'attached'; detach: () => void } | { outcome: 'replayed' | 'standalone' | 'conflict' | 'unknown' };
+
 interface StoredEvent {
   id: string;
   stream: string;
@@ -33,10 +47,15 @@ interface StoredEvent {
 /** The SSE events of one session, both transports', kept so that a client whose stream broke can resume it. */
 class SessionEventStore implements EventStore {
   readonly #events: StoredEvent[] = [];
+  readonly #prefix: string;
   #next = 0;
 
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
   add(stream: string, message: JSONRPCMessage): string {
-    const id = `${++this.#next}`;
+    const id = `${this.#prefix}${++this.#next}`;
     this.#events.push({ id, stream, message });
     if (this.#events.length > 256) this.#events.shift();
     return id;
@@ -71,84 +90,114 @@ function sseEvent(message: JSONRPCMessage | Record<string, never>, id: string): 
   return `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
 }
 
+/** Where a request's stream goes: a client's response here, or one held by another worker (./stream-relay.ts). */
+export interface StreamOutput {
+  /** Events to send; with none, the stream is only opened, so that its client sees it is. */
+  write(events: string): void;
+  /** The last events, and the end of the stream. */
+  end(events: string): void;
+}
+
+/** A stream's output on a Node response: the head goes out with the first write. */
+export function responseOutput(res: ServerResponse, head: Record<string, string>): StreamOutput {
+  const open = (): void => {
+    if (!res.headersSent) res.writeHead(200, head);
+  };
+  return {
+    write(events) {
+      open();
+      if (events !== '') res.write(events);
+      else res.flushHeaders();
+    },
+    end(events) {
+      open();
+      res.end(events);
+    },
+  };
+}
+
 /**
- * One request's SSE stream on the Node response. What is written before the next turn of the
- * event loop goes out in one write, so a quick answer costs one syscall with its priming event.
+ * One request's SSE stream, on its client's response or, once resumed, wherever the client
+ * resumed it. What is written before the next turn of the event loop goes out in one write, so a
+ * quick answer costs one syscall with its priming event.
  */
 class RequestStream {
   readonly streamId = randomUUID();
   done = false;
-  #res: ServerResponse | undefined;
-  #head: Record<string, string>;
+  #out: StreamOutput | undefined;
   #pending = '';
+  #opened = false;
   #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(res: ServerResponse, head: Record<string, string>) {
-    this.#res = res;
-    this.#head = head;
-    res.once('close', () => this.#detach(res));
+    this.attach(responseOutput(res, head), '', res);
     setImmediate(() => this.#flush());
   }
 
   get attached(): boolean {
-    return this.#res !== undefined;
+    return this.#out !== undefined;
   }
 
   write(event: string): void {
-    const res = this.#res;
-    if (!res) return;
-    if (res.headersSent) res.write(event);
+    if (!this.#out) return;
+    if (this.#opened) this.#out.write(event);
     else this.#pending += event;
   }
 
   /** The response: the last event, and the end of the stream. */
   end(event: string): void {
     this.done = true;
-    const res = this.#res;
-    if (!res) return;
+    const out = this.#out;
+    if (!out) return;
     const pending = this.#pending;
-    this.#detach(res);
-    if (!res.headersSent) res.writeHead(200, this.#head);
-    res.end(pending + event);
+    this.detach(out);
+    out.end(pending + event);
   }
 
   /** End the stream without the response (closeSSE): the client resumes it with Last-Event-ID. */
   close(): void {
-    const res = this.#res;
-    if (!res) return;
+    const out = this.#out;
+    if (!out) return;
     this.#flush();
-    this.#detach(res);
-    res.end();
+    this.detach(out);
+    out.end('');
   }
 
-  /** A client resumed the stream: go on on `res`, after the events it missed. */
-  resume(res: ServerResponse, missed: string): void {
-    this.#res = res;
+  /**
+   * A client (re)attached: go on on `out`, after the events it missed. `res`, the client's
+   * response when it is one here, detaches the stream when it closes.
+   */
+  attach(out: StreamOutput, missed: string, res?: ServerResponse): void {
+    this.#out = out;
     this.#pending = missed;
-    res.once('close', () => this.#detach(res));
+    this.#opened = false;
+    res?.once('close', () => this.detach(out));
+  }
+
+  /** A client resumed the stream here: go on on `res`, after the events it missed. */
+  resume(out: StreamOutput, missed: string, res?: ServerResponse): void {
+    this.attach(out, missed, res);
     this.#flush();
   }
 
-  #flush(): void {
-    const res = this.#res;
-    if (!res) return;
-    if (!res.headersSent) res.writeHead(200, this.#head);
-    // With nothing to write yet, the headers alone: the client sees its stream open.
-    if (this.#pending !== '') res.write(this.#pending);
-    else res.flushHeaders();
-    this.#pending = '';
-    if (!this.done && !this.#keepAlive) {
-      this.#keepAlive = setInterval(() => this.#res?.write(': keepalive\n\n'), KEEP_ALIVE_MS);
-      this.#keepAlive.unref();
-    }
-  }
-
-  #detach(res: ServerResponse): void {
-    if (this.#res !== res) return;
-    this.#res = undefined;
+  detach(out: StreamOutput): void {
+    if (this.#out !== out) return;
+    this.#out = undefined;
     this.#pending = '';
     clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
+  }
+
+  #flush(): void {
+    const out = this.#out;
+    if (!out) return;
+    this.#opened = true;
+    out.write(this.#pending);
+    this.#pending = '';
+    if (!this.done && !this.#keepAlive) {
+      this.#keepAlive = setInterval(() => this.#out?.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+      this.#keepAlive.unref();
+    }
   }
 }
 
@@ -160,6 +209,8 @@ export interface RequestControls {
 
 export interface SessionTransportOptions {
   sessionId: string;
+  /** Before every event id: in a cluster, the worker's, so that any worker knows which one holds an event (./stream-relay.ts). */
+  eventIdPrefix?: string;
   onsessioninitialized: () => void;
   onsessionclosed: () => void;
 }
@@ -169,7 +220,7 @@ export class SessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   readonly #inner: WebStandardStreamableHTTPServerTransport;
-  readonly #events = new SessionEventStore();
+  readonly #events: SessionEventStore;
   /** Requests answered here, by JSON-RPC id, until their response is sent. */
   readonly #requests = new Map<RequestId, RequestStream>();
   #versions: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
@@ -178,6 +229,7 @@ export class SessionTransport implements Transport {
 
   constructor(options: SessionTransportOptions) {
     this.#onsessionclosed = options.onsessionclosed;
+    this.#events = new SessionEventStore(options.eventIdPrefix ?? '');
     this.#inner = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => options.sessionId,
       eventStore: this.#events,
@@ -242,7 +294,7 @@ export class SessionTransport implements Transport {
    * caller then serves it (`dispatch`, or a handler of its own that answers through `send`).
    */
   open(message: JSONRPCRequest, headers: IncomingHttpHeaders, res: ServerResponse): RequestControls {
-    const stream = new RequestStream(res, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId! });
+    const stream = new RequestStream(res, this.sseHead);
     this.#requests.set(message.id, stream);
     const version = (headers['mcp-protocol-version'] as string | undefined) ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
     // The SDK transport offers resumption to clients that understand an empty priming event.
@@ -283,15 +335,45 @@ export class SessionTransport implements Transport {
    * serves the GET: the standalone stream, or a finished request's stored events).
    */
   resume(lastEventId: string, res: ServerResponse): boolean {
-    const streamId = this.#events.streamOf(lastEventId);
-    const stream = [...this.#requests.values()].find((candidate) => candidate.streamId === streamId);
+    const stream = this.#activeStreamOf(lastEventId);
     if (!stream) return false;
     if (stream.attached) {
       res.writeHead(409, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Conflict: Stream already has an active connection' }, id: null }));
+      res.end(JSON.stringify(STREAM_CONFLICT));
       return true;
     }
-    stream.resume(res, this.#events.after(lastEventId).map((e) => sseEvent(e.message, e.id)).join(''));
+    stream.resume(responseOutput(res, this.sseHead), this.#missed(lastEventId), res);
     return true;
+  }
+
+  /**
+   * A resumption that reached another worker (./stream-relay.ts): a request's stream goes on on
+   * `out`; a finished one's events, or what the standalone GET stream missed, are written and end.
+   */
+  resumeElsewhere(lastEventId: string, out: StreamOutput): ResumedElsewhere {
+    const streamId = this.#events.streamOf(lastEventId);
+    if (streamId === undefined) return { outcome: 'unknown' };
+    const stream = this.#activeStreamOf(lastEventId);
+    if (stream?.attached) return { outcome: 'conflict' };
+    if (stream) {
+      stream.resume(out, this.#missed(lastEventId));
+      return { outcome: 'attached', detach: () => stream.detach(out) };
+    }
+    out.end(this.#missed(lastEventId));
+    return { outcome: streamId === STANDALONE_STREAM_ID ? 'standalone' : 'replayed' };
+  }
+
+  #activeStreamOf(lastEventId: string): RequestStream | undefined {
+    const streamId = this.#events.streamOf(lastEventId);
+    return streamId === undefined ? undefined : [...this.#requests.values()].find((candidate) => candidate.streamId === streamId);
+  }
+
+  #missed(lastEventId: string): string {
+    return this.#events.after(lastEventId).map((e) => sseEvent(e.message, e.id)).join('');
+  }
+
+  /** The head of the session's SSE responses. */
+  get sseHead(): Record<string, string> {
+    return { ...SSE_HEADERS, 'mcp-session-id': this.sessionId! };
   }
 }

@@ -23,7 +23,8 @@ import { directToolCall, plainLegacyRequest, plainNotificationOrResponse } from 
 import { nodeAdapter } from './node-adapter.ts';
 import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
 import { LOG_LEVELS, serveSessionCall } from './session-call.ts';
-import { SessionTransport } from './session-transport.ts';
+import { SessionTransport, STREAM_CONFLICT } from './session-transport.ts';
+import { StreamRelay } from './stream-relay.ts';
 
 export interface SessionSettings {
   secret: string;
@@ -65,11 +66,14 @@ export class SessionStore {
   readonly #callTool: CallTool;
   readonly #settings: SessionSettings;
   readonly #timer: NodeJS.Timeout;
+  /** In a cluster worker: streams held by other workers, and this one's for them. */
+  readonly #relay: StreamRelay | undefined;
 
   constructor(createServer: () => Server, callTool: CallTool, settings: SessionSettings) {
     this.#createServer = createServer;
     this.#callTool = callTool;
     this.#settings = settings;
+    this.#relay = StreamRelay.start((id, lastEventId, out) => this.#sessions.get(id)?.transport.resumeElsewhere(lastEventId, out) ?? { outcome: 'unknown' });
     this.#timer = setInterval(() => this.sweep(), Math.max(25, Math.min(settings.idleTimeoutMs / 2, 60_000)));
     this.#timer.unref();
   }
@@ -138,6 +142,7 @@ export class SessionStore {
 
   async closeAll(): Promise<void> {
     clearInterval(this.#timer);
+    this.#relay?.close();
     await Promise.all([...this.#sessions.values()].map((s) => this.#discard(s)));
   }
 
@@ -147,6 +152,7 @@ export class SessionStore {
     const session: Session = { id, server, transport: undefined as never, subscriptions: new Set(), logLevel: undefined, calls: new Map(), lastSeen: Date.now(), open: 0, streams: 0, until: issuedAt + this.#settings.maxAgeMs };
     session.transport = new SessionTransport({
       sessionId: id,
+      eventIdPrefix: this.#relay?.eventIdPrefix,
       onsessioninitialized: () => void this.#sessions.set(id, session),
       onsessionclosed: () => {
         this.#ended.set(id, session.until);
@@ -202,7 +208,11 @@ export class SessionStore {
     const { method, headers, body } = request;
     if (method === 'GET') {
       const lastEventId = headers['last-event-id'];
-      if (typeof lastEventId === 'string' && headers.accept?.includes('text/event-stream') && session.transport.resume(lastEventId, raw)) return;
+      if (typeof lastEventId === 'string' && headers.accept?.includes('text/event-stream')) {
+        if (session.transport.resume(lastEventId, raw)) return;
+        const holder = this.#relay?.holderOf(lastEventId);
+        if (holder !== undefined) return this.#resumeElsewhere(session, holder, lastEventId, request, raw, origin);
+      }
     }
     if (method === 'POST' && plainLegacyRequest(body, headers['mcp-protocol-version']) && session.transport.takes(headers)) {
       return this.#post(session, body, headers, request.url, raw, origin);
@@ -212,6 +222,12 @@ export class SessionStore {
       return this.#answerCancelled(session, body);
     }
     if (method === 'DELETE' && session.transport.ends(headers)) return session.transport.end(raw).catch((error: unknown) => this.#failed(raw, error));
+    return this.#throughSdk(session, request, raw, origin);
+  }
+
+  /** Serve the exchange through the SDK transport, as web requests; a GET stream opened there goes out after `before`, events it missed elsewhere. */
+  async #throughSdk(session: Session, request: FastifyRequest, raw: ServerResponse, origin: CallOrigin, before?: string): Promise<void> {
+    const { method, body } = request;
     const gone = new AbortController();
     raw.once('close', () => {
       if (!raw.writableFinished) gone.abort();
@@ -224,10 +240,33 @@ export class SessionStore {
         this.#noteLogLevel(session, body);
         this.#answerCancelled(session, body);
       }
-      await writeWebResponse(raw, response);
+      await writeWebResponse(raw, response, before);
     } catch (error) {
       this.#failed(raw, error);
     }
+  }
+
+  /**
+   * A GET with Last-Event-ID of an event another worker holds (./stream-relay.ts): that worker's
+   * stream is relayed here. When it holds nothing of the event, the SDK transport answers as for
+   * any unknown id; the session's GET stream opens here after the events it missed there.
+   */
+  #resumeElsewhere(session: Session, holder: number, lastEventId: string, request: FastifyRequest, raw: ServerResponse, origin: CallOrigin): void {
+    this.#relay!.resume(holder, session.id, lastEventId, raw, {
+      open: () => {
+        raw.writeHead(200, session.transport.sseHead);
+        raw.flushHeaders();
+      },
+      conflict: () => {
+        raw.writeHead(409, { 'content-type': 'application/json' });
+        raw.end(JSON.stringify(STREAM_CONFLICT));
+      },
+      unknown: () => void this.#throughSdk(session, request, raw, origin),
+      standalone: (missed) => {
+        delete request.raw.headers['last-event-id'];
+        void this.#throughSdk(session, request, raw, origin, missed);
+      },
+    });
   }
 
   #failed(raw: ServerResponse, error: unknown): void {
