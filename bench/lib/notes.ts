@@ -127,7 +127,15 @@ export const notes: Record<string, string> = {
     'build (bodies read whole, undici pipelining 4 or 8 deep over 4 or 8 connections) it took another 16-29% off the ' +
     'CPU per call. But a pipelined connection holds every later reply behind a slow one, and one that breaks loses ' +
     'every call queued on it, calls that can neither be retried (POSTs) nor known to have run; nginx, Envoy and ' +
-    'HAProxy do not pipeline to their upstreams for those reasons, and a taskmesh app runs tasks of any length.',
+    'HAProxy do not pipeline to their upstreams for those reasons, and a taskmesh app runs tasks of any length. ' +
+    '**Session 10: warm-up.** The taskmesh gateway\'s CPU per request fell over the first rounds of earlier runs ' +
+    '(273, 263, 342, then 180-216 µs in the run of 9e22aa8; the proxy anchor\'s likewise). Measured by hand, a fresh ' +
+    'gateway and upstream pinned to one core, 2 s loads back to back: 2,100, 3,300, 3,600, 4,500, 5,200 and then ' +
+    '5,700-6,100 requests/s, the gateway\'s own CPU per request going from 343 to about 108 µs; loaded again after 15 s ' +
+    'idle, it stayed at the steady rate, so it is V8 optimising per call (about 30,000 requests here), not the machine. ' +
+    'The 2 s warm-up left three or four rounds measuring it; the warm-up is 8 s per side now, for every row. Profiled ' +
+    'warm, the gateway alone (its upstream on the other core): 205 µs of CPU per forwarded request, writev 27%, ' +
+    'Node\'s http internals 28%, undici 21%, taskmesh\'s own code 7%: no taskmesh hot spot left to take.',
   launch:
     'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
     'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +
