@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eraClient, eventually } from '../../src/mcp/fixtures/clients.ts';
+import { eraClient, eventually, messagesOf } from '../../src/mcp/fixtures/clients.ts';
 import { NotesContract, NotesService } from '../../src/mcp/fixtures/notes.service.ts';
 import { mcpUrl, type Client as TaskmeshClient } from '../../src/index.ts';
 import { killGroup } from '../helpers/processes.ts';
@@ -101,13 +101,6 @@ it('tells a 2025-era session and a 2026-07-28 listener about changes made in eit
   expect(changers.size).toBe(2);
   await eventually(() => (counts.legacy - before.legacy === learned && counts.modern - before.modern === learned ? true : undefined), 30_000, `${learned} list_changed on each client`);
 });
-
-/** The JSON-RPC messages of an SSE body. */
-const messagesOf = (text: string): any[] =>
-  text
-    .split('\n')
-    .filter((line) => line.startsWith('data: ') && line.length > 6)
-    .map((line) => JSON.parse(line.slice(6)));
 
 it('resumes a stream with Last-Event-ID in whichever worker the GET lands, while its call runs and after it ended', { timeout: 60_000 }, async () => {
   const opened = await rpc({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'resumer', version: '1' } } });

@@ -4,7 +4,7 @@
 // level, resumption of a stream closed mid-call, cancellation, and the handler's HTTP request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { eraClient, eventually } from '../fixtures/clients.ts';
+import { eraClient, eventually, messagesOf } from '../fixtures/clients.ts';
 import { NotesService } from '../fixtures/notes.service.ts';
 import { mcpUrl } from '../../config.ts';
 
@@ -73,13 +73,6 @@ const call = (id: number, name: string, args: object = {}, meta?: object) => ({ 
 
 /** An SSE body without its event ids, which count on through the session. */
 const withoutIds = (text: string): string => text.replace(/^id: \d+$/gm, 'id: N');
-
-/** The JSON-RPC messages of an SSE body. */
-const messagesOf = (text: string): any[] =>
-  text
-    .split('\n')
-    .filter((line) => line.startsWith('data: ') && line.length > 6)
-    .map((line) => JSON.parse(line.slice(6)));
 
 describe('a request in a session, answered on the Node response', () => {
   it.each([

@@ -28,7 +28,10 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-
 const STANDALONE_STREAM_ID = '_GET_stream';
 
 /** The SDK transport's answer to a second client of one stream. */
-export const STREAM_CONFLICT = { jsonrpc: '2.0', error: { code: -32000, message: 'Conflict: Stream already has an active connection' }, id: null };
+export function writeStreamConflict(res: ServerResponse): void {
+  res.writeHead(409, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Conflict: Stream already has an active connection' }, id: null }));
+}
 
 /**
  * What became of a resumption that reached another worker: the stream goes on there ('attached'),
@@ -130,7 +133,7 @@ class RequestStream {
   #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(res: ServerResponse, head: Record<string, string>) {
-    this.attach(responseOutput(res, head), '', res);
+    this.#attach(responseOutput(res, head), '', res);
     setImmediate(() => this.#flush());
   }
 
@@ -164,19 +167,11 @@ class RequestStream {
   }
 
   /**
-   * A client (re)attached: go on on `out`, after the events it missed. `res`, the client's
+   * A client resumed the stream: go on on `out`, after the events it missed. `res`, the client's
    * response when it is one here, detaches the stream when it closes.
    */
-  attach(out: StreamOutput, missed: string, res?: ServerResponse): void {
-    this.#out = out;
-    this.#pending = missed;
-    this.#opened = false;
-    res?.once('close', () => this.detach(out));
-  }
-
-  /** A client resumed the stream here: go on on `res`, after the events it missed. */
   resume(out: StreamOutput, missed: string, res?: ServerResponse): void {
-    this.attach(out, missed, res);
+    this.#attach(out, missed, res);
     this.#flush();
   }
 
@@ -186,6 +181,13 @@ class RequestStream {
     this.#pending = '';
     clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
+  }
+
+  #attach(out: StreamOutput, missed: string, res: ServerResponse | undefined): void {
+    this.#out = out;
+    this.#pending = missed;
+    this.#opened = false;
+    res?.once('close', () => this.detach(out));
   }
 
   #flush(): void {
@@ -335,14 +337,10 @@ export class SessionTransport implements Transport {
    * serves the GET: the standalone stream, or a finished request's stored events).
    */
   resume(lastEventId: string, res: ServerResponse): boolean {
-    const stream = this.#activeStreamOf(lastEventId);
+    const stream = this.#requestStream(this.#events.streamOf(lastEventId));
     if (!stream) return false;
-    if (stream.attached) {
-      res.writeHead(409, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(STREAM_CONFLICT));
-      return true;
-    }
-    stream.resume(responseOutput(res, this.sseHead), this.#missed(lastEventId), res);
+    if (stream.attached) writeStreamConflict(res);
+    else stream.resume(responseOutput(res, this.sseHead), this.#missed(lastEventId), res);
     return true;
   }
 
@@ -353,7 +351,7 @@ export class SessionTransport implements Transport {
   resumeElsewhere(lastEventId: string, out: StreamOutput): ResumedElsewhere {
     const streamId = this.#events.streamOf(lastEventId);
     if (streamId === undefined) return { outcome: 'unknown' };
-    const stream = this.#activeStreamOf(lastEventId);
+    const stream = this.#requestStream(streamId);
     if (stream?.attached) return { outcome: 'conflict' };
     if (stream) {
       stream.resume(out, this.#missed(lastEventId));
@@ -363,8 +361,8 @@ export class SessionTransport implements Transport {
     return { outcome: streamId === STANDALONE_STREAM_ID ? 'standalone' : 'replayed' };
   }
 
-  #activeStreamOf(lastEventId: string): RequestStream | undefined {
-    const streamId = this.#events.streamOf(lastEventId);
+  /** The stream of a request still answered here, by its id. */
+  #requestStream(streamId: string | undefined): RequestStream | undefined {
     return streamId === undefined ? undefined : [...this.#requests.values()].find((candidate) => candidate.streamId === streamId);
   }
 

@@ -23,7 +23,7 @@ import { directToolCall, plainLegacyRequest, plainNotificationOrResponse } from 
 import { nodeAdapter } from './node-adapter.ts';
 import { sendRpcError, webRequest, writeWebResponse } from './replies.ts';
 import { LOG_LEVELS, serveSessionCall } from './session-call.ts';
-import { SessionTransport, STREAM_CONFLICT } from './session-transport.ts';
+import { SessionTransport, writeStreamConflict } from './session-transport.ts';
 import { StreamRelay } from './stream-relay.ts';
 
 export interface SessionSettings {
@@ -257,10 +257,7 @@ export class SessionStore {
         raw.writeHead(200, session.transport.sseHead);
         raw.flushHeaders();
       },
-      conflict: () => {
-        raw.writeHead(409, { 'content-type': 'application/json' });
-        raw.end(JSON.stringify(STREAM_CONFLICT));
-      },
+      conflict: () => writeStreamConflict(raw),
       unknown: () => void this.#throughSdk(session, request, raw, origin),
       standalone: (missed) => {
         delete request.raw.headers['last-event-id'];

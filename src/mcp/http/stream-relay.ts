@@ -40,7 +40,8 @@ function isStreamMessage(message: unknown): message is StreamMessage {
 
 /** In a cluster primary: pass a stream message to the worker it is for. True when `message` was one. */
 export function relayMcpStream(from: Worker, message: unknown): boolean {
-  if (!isStreamMessage(message) || message.op === 'gone') return isStreamMessage(message);
+  if (!isStreamMessage(message)) return false;
+  if (message.op === 'gone') return true;
   const target = cluster.workers?.[message.to];
   if (target?.isConnected()) target.send({ ...message, from: from.id });
   else if (message.op === 'resume') {
