@@ -28,6 +28,7 @@ import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
 import type { StalledCallers } from './stalled-callers.ts';
 import type { TrustsProxy } from './trusted-proxies.ts';
+import { atTurnEnd } from './turn-end.ts';
 
 export interface ForwardingOptions {
   registry: AppRegistry;
@@ -192,7 +193,7 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
       upstream?.abort(new Error('The caller closed the connection.'));
     });
     const body = requestBody(req.headers, method);
-    const send = (content: Buffer | IncomingMessage | null) => (body === 'stream' ? target.uploadPool : target.pool).dispatch(
+    const dispatch = (content: Buffer | IncomingMessage | null) => (body === 'stream' ? target.uploadPool : target.pool).dispatch(
       {
         method: method as Dispatcher.HttpMethod,
         path,
@@ -229,6 +230,20 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
         },
       },
     );
+    // With the rest of this turn's requests (./turn-end.ts), unless the caller has left meanwhile.
+    const send = (content: Buffer | IncomingMessage | null): void =>
+      atTurnEnd(() => {
+        if (callerGone) {
+          forwarding.abandon();
+          resolve();
+          return;
+        }
+        try {
+          dispatch(content);
+        } catch (error) {
+          reject(error);
+        }
+      });
     if (body === 'none') {
       send(null);
       return;
