@@ -135,7 +135,21 @@ export const notes: Record<string, string> = {
     'idle, it stayed at the steady rate, so it is V8 optimising per call (about 30,000 requests here), not the machine. ' +
     'The 2 s warm-up left three or four rounds measuring it; the warm-up is 8 s per side now, for every row. Profiled ' +
     'warm, the gateway alone (its upstream on the other core): 205 µs of CPU per forwarded request, writev 27%, ' +
-    'Node\'s http internals 28%, undici 21%, taskmesh\'s own code 7%: no taskmesh hot spot left to take.',
+    'Node\'s http internals 28%, undici 21%, taskmesh\'s own code 7%: no taskmesh hot spot left to take. ' +
+    '**Session 11: the machine\'s wake-ups, and the requests of a turn sent together.** This VM runs nested (its ' +
+    'kernel command line has nested_pvm, and guest halt polling is off), and a loopback write that wakes a process on ' +
+    'the other core is dear. Measured by hand, the bench\'s layout: the taskmesh gateway spent 98-113 µs of system ' +
+    'time per forwarded request with wrk on the other core, 23-26 µs with wrk on its own core (and served more ' +
+    'requests/s sharing its core with wrk than beside it); `perf` put 18% of its samples in waking the reader ' +
+    '(sock_def_readable). The FastAPI gateway served the same rate either way: its cost is the interpreter\'s. So ' +
+    'about 75 µs of each taskmesh request, a quarter of it, is this machine\'s, where it is 3% of a FastAPI one. ' +
+    'Writing a turn\'s replies to the callers together (each socket corked until the turn\'s end; the gateway ' +
+    'answers about 15 callers per turn here) changed neither the system time nor the CPU per request, so it was not ' +
+    'kept. Sending a turn\'s requests to the app together, once the turn\'s reading is done (src/gateway/turn-end.ts), ' +
+    'was kept: two gateways, each with its own upstream, on one core, 12 alternating rounds twice with the order ' +
+    'swapped, gave 5-6% less CPU per forwarded request, gateway and app together. `perf` also shows 10% of the ' +
+    'gateway\'s CPU in V8\'s megamorphic property loads, nearly all inside undici (the pool choosing a connection, ' +
+    'its dispatch loop, header parsing).',
   launch:
     'Profiled the launched process: its start is module loading and building the app. Fixed in three steps: importing ' +
     'taskmesh loaded undici, the MCP client SDK and yaml in every service (now on first use, commit 3588cf2); registering ' +
