@@ -257,4 +257,37 @@ describe('standard output, batched per event-loop turn', () => {
       child.kill();
     }
   });
+
+  it('goes on, dropping its lines, when whatever read its standard output has gone', async () => {
+    const logging = fileURLToPath(new URL('./logging.ts', import.meta.url));
+    // After its lines, the child checks that its standard output is indeed a broken pipe.
+    const script = `
+      import { writeSync } from 'node:fs';
+      import { serviceLogger } from ${JSON.stringify(logging)};
+      const log = serviceLogger(true);
+      log.info('first');
+      process.stdin.once('data', () => {
+        log.info('into a closed pipe');
+        setTimeout(() => {
+          log.info('and another');
+          setTimeout(() => {
+            let code = 'none';
+            try { writeSync(1, 'x'); } catch (error) { code = error.code; }
+            process.stderr.write('still here, stdout: ' + code + '\\n');
+          }, 20);
+        }, 20);
+      });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      child.stdin.write('go\n');
+      while (!err.includes('still here') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(err.trim()).toBe('still here, stdout: EPIPE');
+    } finally {
+      child.kill();
+    }
+  });
 });
