@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +202,20 @@ describe('request.log', () => {
   });
 });
 
+/**
+ * A process that logs through the default destination: it logs "first", then runs `onGo` (the
+ * body of a function, with `log` in scope) once its standard input says go.
+ */
+function loggingChild(onGo: string, imports = ''): ChildProcessWithoutNullStreams {
+  const logging = fileURLToPath(new URL('./logging.ts', import.meta.url));
+  const script = `${imports}
+    import { serviceLogger } from ${JSON.stringify(logging)};
+    const log = serviceLogger(true);
+    log.info('first');
+    process.stdin.once('data', () => { ${onGo} });`;
+  return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
+}
+
 describe('standard output, batched per event-loop turn', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -229,16 +243,9 @@ describe('standard output, batched per event-loop turn', () => {
   });
 
   it('shows a quiet process\'s line at once, and loses none when the process exits in the same turn', async () => {
-    const logging = fileURLToPath(new URL('./logging.ts', import.meta.url));
-    const script = `
-      import { serviceLogger } from ${JSON.stringify(logging)};
-      const log = serviceLogger(true);
-      log.info('first');
-      process.stdin.once('data', () => {
-        for (let i = 0; i < 500; i++) log.info({ i }, 'burst');
-        process.exit(0);
-      });`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = loggingChild(`
+      for (let i = 0; i < 500; i++) log.info({ i }, 'burst');
+      process.exit(0);`);
     try {
       let out = '';
       child.stdout.setEncoding('utf8');
@@ -259,25 +266,20 @@ describe('standard output, batched per event-loop turn', () => {
   });
 
   it('goes on, dropping its lines, when whatever read its standard output has gone', async () => {
-    const logging = fileURLToPath(new URL('./logging.ts', import.meta.url));
     // After its lines, the child checks that its standard output is indeed a broken pipe.
-    const script = `
-      import { writeSync } from 'node:fs';
-      import { serviceLogger } from ${JSON.stringify(logging)};
-      const log = serviceLogger(true);
-      log.info('first');
-      process.stdin.once('data', () => {
-        log.info('into a closed pipe');
+    const child = loggingChild(
+      `
+      log.info('into a closed pipe');
+      setTimeout(() => {
+        log.info('and another');
         setTimeout(() => {
-          log.info('and another');
-          setTimeout(() => {
-            let code = 'none';
-            try { writeSync(1, 'x'); } catch (error) { code = error.code; }
-            process.stderr.write('still here, stdout: ' + code + '\\n');
-          }, 20);
+          let code = 'none';
+          try { writeSync(1, 'x'); } catch (error) { code = error.code; }
+          process.stderr.write('still here, stdout: ' + code + '\\n');
         }, 20);
-      });`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      }, 20);`,
+      "import { writeSync } from 'node:fs';",
+    );
     try {
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
