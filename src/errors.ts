@@ -50,6 +50,8 @@ export const ErrorCodes = {
   UPSTREAM_UNREACHABLE: 'TASKMESH_UPSTREAM_UNREACHABLE',
   /** The app behind a gateway did not answer within the gateway's upstream timeout (504). */
   UPSTREAM_TIMEOUT: 'TASKMESH_UPSTREAM_TIMEOUT',
+  /** The app behind a gateway sent a reply that is not valid HTTP/1.1, or is framed two ways (502). */
+  UPSTREAM_BAD_REPLY: 'TASKMESH_UPSTREAM_BAD_REPLY',
   /** A gateway's shared registry (Redis) cannot be reached, so a registration was not made (503). */
   REGISTRY_UNAVAILABLE: 'TASKMESH_REGISTRY_UNAVAILABLE',
   /** A path a gateway will not forward, since the app could read it as one outside its prefix (400). */
@@ -189,6 +191,19 @@ export class UpstreamUnreachableError extends TaskmeshError {
       ErrorCodes.UPSTREAM_UNREACHABLE,
       `The gateway cannot reach app "${app}" at ${url}${why}. Is it running? Start it, or register the right URL.`,
       { status: 502, cause },
+    );
+    this.app = app;
+  }
+}
+
+/** A registered app's reply could not be read (broken HTTP/1.1, or framed two ways): 502, and nothing of it reaches the caller. */
+export class UpstreamBadReplyError extends TaskmeshError {
+  readonly app: string;
+  constructor(app: string, url: string, reason: string) {
+    super(
+      ErrorCodes.UPSTREAM_BAD_REPLY,
+      `App "${app}" at ${url} sent a reply the gateway cannot pass on: ${reason}. Fix the app's HTTP server, or what sits in front of it; the gateway closed that connection.`,
+      { status: 502 },
     );
     this.app = app;
   }

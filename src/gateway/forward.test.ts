@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
@@ -18,14 +18,22 @@ import { postJson, startCustomisedGateway, startGateway, startUpstream, type Rec
 let upstream: Awaited<ReturnType<typeof startUpstream>>;
 let gateway: Gateway;
 let echo: EchoService;
+/** An app whose replies say their length two ways (what a request smuggler relies on). */
+let brokenApp: Server;
 
 beforeAll(async () => {
   upstream = await startUpstream();
+  brokenApp = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'));
+  }).listen(0, '127.0.0.1');
+  await once(brokenApp, 'listening');
   echo = new EchoService({ host: '127.0.0.1', port: 0, logger: false });
   await echo.start();
 });
 
 afterAll(async () => {
+  brokenApp?.close();
   await echo?.stop();
   await upstream?.close();
 });
@@ -48,6 +56,7 @@ describe.each([
       ['based', `${upstream.url}/base`],
       ['echoer', echo.url],
       ['gone', `http://127.0.0.1:${await freePort()}`],
+      ['broken', `http://127.0.0.1:${(brokenApp.address() as AddressInfo).port}`],
     ] as const) {
       expect((await postJson(`${gateway.url}/register_app`, { name, url })).status).toBe(200);
     }
@@ -308,6 +317,14 @@ describe.each([
     expect(body.code).toBe(ErrorCodes.UPSTREAM_UNREACHABLE);
     expect(body.message).toContain('"gone"');
     expect(body.message).toContain('ECONNREFUSED');
+  });
+
+  it('answers 502 naming an app whose reply cannot be passed on, and passes none of it', async () => {
+    const { status, body } = await postJson(`${gateway.url}/broken/echo`, {});
+    expect(status).toBe(502);
+    expect(body.code).toBe(ErrorCodes.UPSTREAM_BAD_REPLY);
+    expect(body.message).toContain('"broken"');
+    expect(body.message).toContain('both Transfer-Encoding and Content-Length');
   });
 
   it('answers 504 naming an app slower than the upstream timeout', async () => {

@@ -19,6 +19,7 @@ import {
   ForwardingLoopError,
   RequestBodyTimeoutError,
   TaskmeshError,
+  UpstreamBadReplyError,
   UpstreamTimeoutError,
   UpstreamUnreachableError,
 } from '../errors.ts';
@@ -26,6 +27,8 @@ import { REQUEST_ID_HEADER } from '../protocol.ts';
 import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
+import type { ExchangeControl, ReplyHandler, UpstreamRequest } from './http1-pool.ts';
+import { BadReplyError } from './http1-reply.ts';
 import type { StalledCallers } from './stalled-callers.ts';
 import type { TrustsProxy } from './trusted-proxies.ts';
 import { atTurnEnd } from './turn-end.ts';
@@ -58,7 +61,8 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** The gateway's own client's (./http1-pool.ts) and undici's (uploads, https apps). */
+const TIMEOUT_CODES = new Set(['REPLY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 const contentTypeKey = Symbol('taskmesh.forwardedContentType');
 type ForwardedRequest = FastifyRequest & { [contentTypeKey]?: string };
@@ -183,7 +187,7 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
   const method = req.method ?? 'GET';
   const timeout = options.upstreamTimeout;
   return new Promise((resolve, reject) => {
-    let upstream: Dispatcher.DispatchController | undefined;
+    let upstream: ExchangeControl | undefined;
     let started = false;
     let callerGone = false;
     // The caller went away: stop the app's request too; there is no one left to answer.
@@ -193,45 +197,41 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
       upstream?.abort(new Error('The caller closed the connection.'));
     });
     const body = requestBody(req.headers, method);
-    const dispatch = (content: Buffer | IncomingMessage | null) => (body === 'stream' ? target.uploadPool : target.pool).dispatch(
-      {
-        method: method as Dispatcher.HttpMethod,
-        path,
-        headers: forwardedRequestHeaders(forwarding, options),
-        body: content,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+    const handler: ReplyHandler = {
+      onRequestStart(controller) {
+        upstream = controller;
       },
-      {
-        onRequestStart(controller) {
-          upstream = controller;
-        },
-        onResponseStart(_controller, statusCode, headers) {
-          if (statusCode < 200) return;
-          started = true;
-          forwarding.takeOver();
-          res.writeHead(statusCode, replyHeaders(headers, forwarding.requestId));
+      onResponseStart(_controller, statusCode, headers) {
+        if (statusCode < 200) return;
+        started = true;
+        forwarding.takeOver();
+        res.writeHead(statusCode, replyHeaders(headers, forwarding.requestId));
+        resolve();
+      },
+      onResponseData(controller, chunk) {
+        if (!res.write(chunk)) {
+          controller.pause();
+          options.stalledCallers.whenDrained(res, () => controller.resume(), forwarding.abandon);
+        }
+      },
+      onResponseEnd() {
+        res.end();
+      },
+      onResponseError(_controller, error) {
+        if (started || callerGone) {
+          forwarding.abandon();
           resolve();
-        },
-        onResponseData(controller, chunk) {
-          if (!res.write(chunk)) {
-            controller.pause();
-            options.stalledCallers.whenDrained(res, () => controller.resume(), forwarding.abandon);
-          }
-        },
-        onResponseEnd() {
-          res.end();
-        },
-        onResponseError(_controller, error) {
-          if (started || callerGone) {
-            forwarding.abandon();
-            resolve();
-          } else reject(error);
-        },
+        } else reject(error);
       },
-    );
+    };
+    // A streamed body goes over undici, which streams it; a whole one (or none) over the gateway's own client.
+    const dispatch = (content: Buffer | null): void => {
+      const request: UpstreamRequest = { method, path, headers: forwardedRequestHeaders(forwarding, options), body: content, headersTimeout: timeout, bodyTimeout: timeout };
+      if (body === 'stream') target.uploadPool.dispatch({ ...request, method: method as Dispatcher.HttpMethod, body: req }, handler);
+      else target.pool.dispatch(request, handler);
+    };
     // With the rest of this turn's requests (./turn-end.ts), unless the caller has left meanwhile.
-    const send = (content: Buffer | IncomingMessage | null): void =>
+    const send = (content: Buffer | null): void =>
       atTurnEnd(() => {
         if (callerGone) {
           forwarding.abandon();
@@ -260,7 +260,8 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
       res.setHeader('connection', 'close');
       reject(error);
     });
-    if (body === 'stream') send(req);
+    // A streamed body is the request itself, which dispatch hands undici.
+    if (body === 'stream') send(null);
     else
       readWholeBody(
         req,
@@ -287,6 +288,7 @@ async function forward(name: string, target: UpstreamApp, forwarding: Forwarding
     await relay(target, path, forwarding, options);
   } catch (error) {
     if (error instanceof TaskmeshError) throw error;
+    if (error instanceof BadReplyError) throw new UpstreamBadReplyError(name, target.url, error.reason);
     const code = (error as { code?: string }).code;
     if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, options.upstreamTimeout);
     throw new UpstreamUnreachableError(name, target.url, error);

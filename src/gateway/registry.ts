@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'undici';
 import { keepAlivePool } from '../client/http.ts';
+import { Http1Pool, type ReplyHandler, type UpstreamRequest } from './http1-pool.ts';
 import { normalizeUrl } from '../config.ts';
 import type { EndpointDetail } from '../protocol.ts';
 import type { AppHealth, AppInfo } from './contract.ts';
@@ -65,8 +66,8 @@ export interface UpstreamApp {
   readonly url: string;
   /** Path prefix of the base URL ('' for a bare origin), put before every forwarded path. */
   readonly basePath: string;
-  /** The connections calls go over. */
-  readonly pool: Pool;
+  /** The connections calls go over: the gateway's own client for an http: app, undici's for https:. */
+  readonly pool: CallPool;
   /** Those of requests whose bodies stream (see UPLOAD_CONNECTIONS). */
   readonly uploadPool: Pool;
   readonly registeredAt: string;
@@ -81,8 +82,19 @@ export type RegistryChange = { type: 'registered' | 'removed' | 'endpoints'; nam
 
 const uncheckedHealth = (): AppHealth => ({ status: 'Down', server_id: null, message: 'Not checked yet.', checked_at: null });
 
+/** What forwarding and the health checks need of a pool: undici's Pool has it too. */
+export interface CallPool {
+  dispatch(request: UpstreamRequest, handler: ReplyHandler): unknown;
+  close(): Promise<unknown>;
+  readonly stats: { readonly connected: number; readonly free: number; readonly running: number };
+}
+
 /** Connections to one app for calls. */
 const CALL_CONNECTIONS = 256;
+
+function callPool(origin: URL): CallPool {
+  return origin.protocol === 'http:' ? new Http1Pool(origin, CALL_CONNECTIONS) : keepAlivePool(origin.origin, CALL_CONNECTIONS);
+}
 /**
  * Connections to one app for requests whose bodies stream (chunked, or longer than the gateway
  * reads whole): kept apart from the calls' and fewer, so that uploads, slow or stalled, cannot
@@ -192,7 +204,7 @@ export class AppRegistry {
       name: record.name,
       url: record.url,
       basePath: url.pathname.replace(/\/$/, ''),
-      pool: samePool ? previous.pool : keepAlivePool(url.origin, CALL_CONNECTIONS),
+      pool: samePool ? previous.pool : callPool(url),
       uploadPool: samePool ? previous.uploadPool : keepAlivePool(url.origin, UPLOAD_CONNECTIONS),
       registeredAt: record.registered_at,
       health: uncheckedHealth(),
