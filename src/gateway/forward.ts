@@ -224,7 +224,7 @@ function relay(target: UpstreamApp, path: string, forwarding: Forwarding, option
         } else reject(error);
       },
     };
-    // A streamed body goes over undici, which streams it; a whole one (or none) over the gateway's own client.
+    // A streamed body goes over the upload pool (undici, which streams it); a whole one, or none, over the call pool (./registry.ts).
     const dispatch = (content: Buffer | null): void => {
       const request: UpstreamRequest = { method, path, headers: forwardedRequestHeaders(forwarding, options), body: content, headersTimeout: timeout, bodyTimeout: timeout };
       if (body === 'stream') target.uploadPool.dispatch({ ...request, method: method as Dispatcher.HttpMethod, body: req }, handler);
