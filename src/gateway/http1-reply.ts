@@ -156,14 +156,10 @@ export class ReplyParser {
         case State.Head:
           at = this.#readHead(chunk, at);
           break;
-        case State.Length: {
-          const take = Math.min(this.#remaining, chunk.length - at);
-          this.#remaining -= take;
-          if (this.#remaining === 0) this.#state = State.Ended;
-          this.#events.data(chunk.subarray(at, at + take));
-          at += take;
+        case State.Length:
+        case State.ChunkData:
+          at = this.#readBody(chunk, at);
           break;
-        }
         case State.UntilClose:
           this.#events.data(at === 0 ? chunk : chunk.subarray(at));
           at = chunk.length;
@@ -172,17 +168,6 @@ export class ReplyParser {
         case State.Trailers:
           at = this.#readLine(chunk, at);
           break;
-        case State.ChunkData: {
-          const take = Math.min(this.#remaining, chunk.length - at);
-          this.#remaining -= take;
-          if (this.#remaining === 0) {
-            this.#state = State.ChunkEnd;
-            this.#remaining = 2;
-          }
-          this.#events.data(chunk.subarray(at, at + take));
-          at += take;
-          break;
-        }
         case State.ChunkEnd: {
           // The CRLF after a chunk's data, which may arrive split.
           const expected = this.#remaining === 2 ? 13 : 10;
@@ -193,9 +178,24 @@ export class ReplyParser {
         }
       }
       // A handler may have given the exchange up meanwhile.
-      if (this.#state === State.Ended) return at < chunk.length ? 'extra' : 'ended';
+      if (this.ended) return at < chunk.length ? 'extra' : 'ended';
     }
-    return this.#state === State.Ended ? 'ended' : 'more';
+    return this.ended ? 'ended' : 'more';
+  }
+
+  /** Up to the rest of the declared length, or of the chunk. */
+  #readBody(chunk: Buffer, at: number): number {
+    const end = at + Math.min(this.#remaining, chunk.length - at);
+    this.#remaining -= end - at;
+    if (this.#remaining === 0) {
+      if (this.#state === State.Length) this.#state = State.Ended;
+      else {
+        this.#state = State.ChunkEnd;
+        this.#remaining = 2;
+      }
+    }
+    this.#events.data(chunk.subarray(at, end));
+    return end;
   }
 
   #readHead(chunk: Buffer, at: number): number {
