@@ -224,11 +224,12 @@ export class ForwardingLoopError extends TaskmeshError {
 
 /** A caller stopped sending its request body to the gateway, which gave the request up: 408. */
 export class RequestBodyTimeoutError extends TaskmeshError {
-  readonly app: string;
-  constructor(app: string, timeoutMs: number) {
+  /** The app the request was for; undefined for one of the gateway's own paths. */
+  readonly app: string | undefined;
+  constructor(app: string | undefined, timeoutMs: number) {
     super(
       ErrorCodes.REQUEST_BODY_TIMEOUT,
-      `The request body for app "${app}" stopped arriving: nothing came for ${timeoutMs} ms, so the gateway gave the request up and closes the connection. Send the body without such pauses, or raise the gateway's callerIdleTimeout.`,
+      `The request body${app === undefined ? '' : ` for app "${app}"`} stopped arriving: nothing came for ${timeoutMs} ms, so the gateway gave the request up and closes the connection. Send the body without such pauses, or raise the gateway's callerIdleTimeout.`,
       { status: 408 },
     );
     this.app = app;

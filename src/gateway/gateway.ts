@@ -14,6 +14,7 @@ import type { EndpointHandler } from '../service/endpoint.ts';
 import { GatewayClient } from './client.ts';
 import { GatewayContract, listApps, registerApp, unregisterApp } from './contract.ts';
 import { McpFederation } from './federation.ts';
+import { watchOwnBodies } from './own-bodies.ts';
 import { forwardingRoutes } from './forward.ts';
 import { StalledCallers } from './stalled-callers.ts';
 import { trustedProxies, type TrustsProxy } from './trusted-proxies.ts';
@@ -164,6 +165,7 @@ export class Gateway extends Service.for(GatewayContract, import.meta.url) {
     await this.registry.load();
     const apps = this.registry.names().length;
     app.log.info({ registry: this.registry.storeDescription, apps }, `registry: ${this.registry.storeDescription}, ${apps} app${apps === 1 ? '' : 's'} restored`);
+    watchOwnBodies(app.server, this.registry, this.#stalledCallers, (message) => app.log.warn(message));
     await app.register(forwardingRoutes, {
       registry: this.registry,
       upstreamTimeout: this.#upstreamTimeout,

@@ -79,6 +79,23 @@ describe.each([
     expect(count('hang:open')).toBe(reachesApp);
   });
 
+  it.each([
+    ['a JSON call', 'register_app', 'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":', 408],
+    ['a body Fastify parses', 'register_app', 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{"name":\r\n', 408],
+    ['the MCP endpoint', 'mcp', 'Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{"jsonrpc":', 408],
+    ['a body answered before it is read', 'list_apps', 'Content-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc', 415],
+  ] as const)('to one of the gateway own paths is given up and its connection closed too (%s)', async (_kind, path, rest, status) => {
+    const started = Date.now();
+    const { answer } = await rawRequest(gateway(), `POST /${path} HTTP/1.1\r\nHost: gw\r\n${rest}`);
+    const text = await answer;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_TIMEOUT - 10);
+    expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    if (status !== 408) return;
+    expect(text.toLowerCase()).toContain('connection: close');
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { code: string; message: string };
+    expect(body).toMatchObject({ code: ErrorCodes.REQUEST_BODY_TIMEOUT, message: expect.stringMatching(/^The request body stopped arriving: nothing came for 300 ms/) });
+  });
+
   it('is not cut while it keeps arriving, however long it takes in all', async () => {
     const { socket, answer } = await rawRequest(gateway(), 'POST /up/inspect HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
     for (let i = 0; i < 8; i++) {
