@@ -12,7 +12,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { BadReplyError, ReplyParser, type FeedResult, type ReplyHead } from './http1-reply.ts';
+import { ReplyParser, type FeedResult, type ReplyHead } from './http1-reply.ts';
 
 /** What the gateway sends: headers as Node parsed them from the caller (latin1, as written back), already valid on the wire. */
 export interface UpstreamRequest {
@@ -170,7 +170,8 @@ class Connection implements ExchangeControl {
     try {
       result = this.#parser.feed(chunk);
     } catch (error) {
-      this.#fail(error as BadReplyError);
+      // A BadReplyError, or a throw from the handler the reader called (a header Node refuses to write, say).
+      this.#fail(error as Error);
       return;
     }
     // Bytes with no request to answer, or after the reply's end: the connection cannot be trusted.
