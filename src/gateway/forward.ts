@@ -27,7 +27,7 @@ import { REQUEST_ID_HEADER } from '../protocol.ts';
 import { addDirectRoute, readWholeBody, requestLogger, writeError, type DirectRoute } from '../service/direct-calls.ts';
 import { takeOver } from '../service/take-over.ts';
 import type { AppRegistry, UpstreamApp } from './registry.ts';
-import type { ExchangeControl, ReplyHandler, UpstreamRequest } from './http1-pool.ts';
+import { ReplyTimeoutError, type ExchangeControl, type ReplyHandler, type UpstreamRequest } from './http1-pool.ts';
 import { BadReplyError } from './http1-reply.ts';
 import type { StalledCallers } from './stalled-callers.ts';
 import type { TrustsProxy } from './trusted-proxies.ts';
@@ -61,8 +61,8 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** The gateway's own client's (./http1-pool.ts) and undici's (uploads, https apps). */
-const TIMEOUT_CODES = new Set(['REPLY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** undici's (uploads, https apps); the gateway's own client throws ReplyTimeoutError. */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 const contentTypeKey = Symbol('taskmesh.forwardedContentType');
 type ForwardedRequest = FastifyRequest & { [contentTypeKey]?: string };
@@ -290,7 +290,7 @@ async function forward(name: string, target: UpstreamApp, forwarding: Forwarding
     if (error instanceof TaskmeshError) throw error;
     if (error instanceof BadReplyError) throw new UpstreamBadReplyError(name, target.url, error.reason);
     const code = (error as { code?: string }).code;
-    if (code && TIMEOUT_CODES.has(code)) throw new UpstreamTimeoutError(name, target.url, options.upstreamTimeout);
+    if (error instanceof ReplyTimeoutError || (code && TIMEOUT_CODES.has(code))) throw new UpstreamTimeoutError(name, target.url, options.upstreamTimeout);
     throw new UpstreamUnreachableError(name, target.url, error);
   }
 }
@@ -299,15 +299,25 @@ async function forward(name: string, target: UpstreamApp, forwarding: Forwarding
  * Forwarding beside Fastify: a request whose first path segment names a registered app. Anything
  * else (an unknown app, an encoded name, the gateway's own paths) goes to Fastify, unread.
  */
+/**
+ * The app a request is forwarded to beside Fastify: its path's first segment, when that names a
+ * registered app as it stands (an encoded name is Fastify's to decode).
+ */
+export function directlyForwardedApp(url: string, registry: AppRegistry): { name: string; target: UpstreamApp } | undefined {
+  const slash = url.indexOf('/', 1);
+  if (url[0] !== '/' || slash < 0) return undefined;
+  const name = url.slice(1, slash);
+  const target = name.includes('%') ? undefined : registry.get(name);
+  return target ? { name, target } : undefined;
+}
+
 function forwardDirectly(options: Forwarder): DirectRoute {
   const { registry } = options;
   return (req, res, path) => {
     const url = req.url ?? '';
-    const slash = url.indexOf('/', 1);
-    if (url[0] !== '/' || slash < 0) return false;
-    const name = url.slice(1, slash);
-    const target = name.includes('%') ? undefined : registry.get(name);
-    if (!target) return false;
+    const app = directlyForwardedApp(url, registry);
+    if (!app) return false;
+    const { name, target } = app;
     const { requestId, log } = requestLogger(path, req);
     const method = req.method ?? 'GET';
     const forwarding: Forwarding = {

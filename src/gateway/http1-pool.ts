@@ -175,10 +175,12 @@ class Connection implements ExchangeControl {
       return;
     }
     // Bytes with no request to answer, or after the reply's end: the connection cannot be trusted.
-    if (!this.#exchange || result === 'extra') this.#keepAlive = false;
     if (!this.#exchange) this.close();
     else if (result === 'more') this.#arm(this.#exchange.request.bodyTimeout);
-    else this.#complete();
+    else {
+      if (result === 'extra') this.#keepAlive = false;
+      this.#complete();
+    }
   }
 
   #complete(): void {

@@ -68,15 +68,18 @@ const KEEP_ALIVE_TIMEOUT = /(?:^|[\s,])timeout=(\d+)/i;
 const HeaderMap = function HeaderMap() {} as unknown as new () => Record<string, string | string[]>;
 HeaderMap.prototype = Object.create(null);
 
+/** The items of a comma-separated header, repeated or not, trimmed and lower-cased. */
+function listItems(value: string | string[]): string[] {
+  return (Array.isArray(value) ? value.join(',') : value).split(',').map((item) => item.trim().toLowerCase());
+}
+
 function hasToken(value: string | string[] | undefined, token: string): boolean {
-  if (value === undefined) return false;
-  const text = Array.isArray(value) ? value.join(',') : value;
-  return text.split(',').some((t) => t.trim().toLowerCase() === token);
+  return value !== undefined && listItems(value).includes(token);
 }
 
 /** The body's length from Content-Length, whose repeats must agree. */
 function contentLength(value: string | string[]): number {
-  const parts = (Array.isArray(value) ? value.join(',') : value).split(',').map((p) => p.trim());
+  const parts = listItems(value);
   if (!parts.every((p) => DIGITS.test(p) && p === parts[0])) throw new BadReplyError(`Content-Length ${JSON.stringify(String(value))} is not one length`);
   return Number(parts[0]);
 }
@@ -228,8 +231,7 @@ export class ReplyParser {
     if (this.#noBody || status === 204 || status === 304) this.#state = State.Ended;
     else if (encoding !== undefined) {
       if (length !== undefined) throw new BadReplyError('it has both Transfer-Encoding and Content-Length');
-      const codings = (Array.isArray(encoding) ? encoding.join(',') : encoding).split(',');
-      if (codings.at(-1)!.trim().toLowerCase() === 'chunked') this.#state = State.ChunkSize;
+      if (listItems(encoding).at(-1) === 'chunked') this.#state = State.ChunkSize;
       else {
         this.#state = State.UntilClose;
         keepAlive = false;

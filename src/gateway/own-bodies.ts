@@ -9,24 +9,19 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { RequestBodyTimeoutError } from '../errors.ts';
 import { writeError } from '../service/direct-calls.ts';
+import { directlyForwardedApp } from './forward.ts';
 import { requestIdOf } from '../service/request-id.ts';
 import type { AppRegistry } from './registry.ts';
 import type { StalledCallers } from './stalled-callers.ts';
-
-/** The app a forwarded request is for (forwarding watches those bodies itself), or undefined. */
-function forwardedApp(req: IncomingMessage, registry: AppRegistry): string | undefined {
-  const url = req.url ?? '';
-  const slash = url.indexOf('/', 1);
-  const name = url[0] === '/' && slash > 0 ? url.slice(1, slash) : '';
-  return registry.get(name) ? name : undefined;
-}
 
 export function watchOwnBodies(server: Server, registry: AppRegistry, stalledCallers: StalledCallers, warn: (message: string) => void): void {
   if (stalledCallers.timeout <= 0) return;
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const { headers } = req;
     if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return;
-    if (headers['content-length'] === '0' || forwardedApp(req, registry) !== undefined) return;
+    // Forwarding watches its bodies itself. One it forwards through Fastify (an encoded app name)
+    // is watched here too until forwarding's own watch replaces this one (StalledCallers keeps one per request).
+    if (headers['content-length'] === '0' || directlyForwardedApp(req.url ?? '', registry)) return;
     const stop = stalledCallers.watchBody(req, () => {
       warn(`${req.method} ${req.url}: the request body stopped arriving for ${stalledCallers.timeout} ms; answered 408 and closed the connection`);
       // Answered already (a 415, say) while the body still comes: Node would read the rest before the next request.

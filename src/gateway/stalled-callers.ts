@@ -32,7 +32,7 @@ export class StalledCallers {
 
   /**
    * Watch `req`'s body; `stalled` is called once if it stops arriving. Call the function returned
-   * once the body is read or the exchange is over.
+   * once the body is read or the exchange is over. Watching a request again replaces its watch.
    */
   watchBody(req: IncomingMessage, stalled: () => void): () => void {
     if (this.timeout <= 0 || req.complete) return () => {};
